@@ -1,0 +1,84 @@
+/**
+ * The one configuration schema for `cachetail tail`: defaults and a description per field. Loaded from
+ * a JSON file and/or CACHETAIL_* environment variables (see load.ts), validated once, frozen; units are
+ * converted here, never downstream.
+ */
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+  .describe('host:port');
+
+export const tailerConfigSchema = z
+  .object({
+    region: z.string().min(1).default('local').describe('Name of the region this tailer invalidates.'),
+    source: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1').describe('The local replica to tail.'),
+        port: z.number().int().min(1).max(65535).default(3306),
+        user: z.string().min(1).describe('User with REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR).'),
+        password: z
+          .string()
+          .default('')
+          .describe('Password; prefer CACHETAIL_SOURCE_PASSWORD or source.passwordFile. Never logged.'),
+        passwordFile: z.string().optional().describe('File holding the password (trailing newline ignored).'),
+        serverId: z
+          .number()
+          .int()
+          .min(1)
+          .max(0xffffffff)
+          .default(4_000_001)
+          .describe('Server id cachetail registers with; unique in the replication topology.'),
+        connectTimeoutMs: z.number().int().positive().default(10_000),
+        heartbeatMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(2_000)
+          .describe('Server heartbeat after this long without events, so a dead link is noticed.'),
+      })
+      .strict(),
+    start: z
+      .union([
+        z.object({ kind: z.literal('current') }).strict(),
+        z.object({ kind: z.literal('gtid'), gtid: z.string() }).strict(),
+        z
+          .object({ kind: z.literal('file'), file: z.string().min(1), position: z.number().int().min(4) })
+          .strict(),
+      ])
+      .default({ kind: 'current' })
+      .describe('Where to start reading: the current end of the binlog, a GTID state, or a file/position.'),
+    memcached: z
+      .object({
+        servers: z.array(hostPort).min(1).describe("The region's memcached servers, in the app's order."),
+        timeoutMs: z.number().int().positive().default(1_000),
+        retries: z
+          .number()
+          .int()
+          .min(0)
+          .default(1_000_000)
+          .describe('Attempts per delete before the tailer stops; a delete is never dropped.'),
+      })
+      .strict(),
+    batch: z
+      .object({
+        maxKeys: z.number().int().positive().default(1_000),
+        maxPendingTransactions: z
+          .number()
+          .int()
+          .positive()
+          .default(10_000)
+          .describe('Reading from the replica pauses while this many committed transactions await deletes.'),
+      })
+      .strict()
+      .default({ maxKeys: 1_000, maxPendingTransactions: 10_000 }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type TailerConfigInput = z.input<typeof tailerConfigSchema>;
+export type TailerConfig = Readonly<z.output<typeof tailerConfigSchema>>;

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { CachetailError, errorMessage } from '../errors.js';
+import { loadConfig } from './load.js';
+import { tailerConfigSchema, type TailerConfig } from './schema.js';
+
+export const tailerEnvPaths = [
+  [['region'], 'string'],
+  [['source', 'host'], 'string'],
+  [['source', 'port'], 'number'],
+  [['source', 'user'], 'string'],
+  [['source', 'password'], 'string'],
+  [['source', 'passwordFile'], 'string'],
+  [['source', 'serverId'], 'number'],
+  [['source', 'heartbeatMs'], 'number'],
+  [['memcached', 'servers'], 'list'],
+  [['log', 'level'], 'string'],
+] as const;
+
+/** Loads, validates and freezes the tailer config; resolves source.passwordFile into source.password. */
+export function loadTailerConfig(file: string | undefined, env: NodeJS.ProcessEnv): TailerConfig {
+  const config = loadConfig({ schema: tailerConfigSchema, envPaths: tailerEnvPaths, file, env });
+  if (config.source.passwordFile === undefined) return config;
+  let password: string;
+  try {
+    password = readFileSync(config.source.passwordFile, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new CachetailError(
+      'CONFIG_READ',
+      `cannot read source.passwordFile ${config.source.passwordFile}: ${errorMessage(err)}`,
+      { retryable: false },
+    );
+  }
+  return Object.freeze({ ...config, source: Object.freeze({ ...config.source, password }) });
+}

@@ -1,0 +1,285 @@
+/**
+ * A replication client connection to one MySQL/MariaDB server. mysql2 does the TCP connection, TLS and
+ * authentication; after that we register as a replica and send COM_BINLOG_DUMP ourselves, so the raw
+ * bytes of every event reach our decoder (mysql2's own binlog stream drops the payload of events it
+ * does not know, which would lose annotations).
+ *
+ * mysql2 runs one "command" at a time on a connection; a command is any object with `execute(packet,
+ * connection)` that returns true when it is finished. We queue two such commands of our own.
+ */
+import { EventEmitter } from 'node:events';
+import mysql from 'mysql2/promise';
+import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
+import { CachetailError, errorMessage } from '../errors.js';
+import {
+  MARIADB_BINLOG_SEND_ANNOTATE_ROWS_EVENT,
+  encodeBinlogDump,
+  encodeRegisterReplica,
+  parseStreamPacket,
+} from './protocol.js';
+
+export interface ReplicationSource {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The server id we register with; must differ from every server id in the topology. */
+  serverId: number;
+  connectTimeoutMs: number;
+  /** Ask the server for a heartbeat after this long without events (0 = none). */
+  heartbeatMs: number;
+}
+
+export type StartPosition = { kind: 'gtid'; gtid: string } | { kind: 'file'; file: string; position: number };
+
+export type Flavor = 'mariadb' | 'mysql';
+
+export interface BinlogStreamHandlers {
+  /** One whole event (19-byte header … checksum). The buffer is only valid during the call. */
+  onEvent(event: Buffer): void;
+  /** The stream ended: `err` undefined means the server said EOF (non-blocking dump). */
+  onEnd(err?: Error): void;
+}
+
+/** The parts of mysql2's internal (callback) connection that commands use. */
+interface CoreConnection {
+  addCommand(cmd: unknown): unknown;
+  write(buf: Buffer): void;
+  _resetSequenceId(): void;
+  _bumpSequenceId(n: number): void;
+  pause(): void;
+  resume(): void;
+  destroy(): void;
+}
+interface RawPacket {
+  buffer: Buffer;
+  start: number;
+  end: number;
+}
+
+const ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236;
+
+/** Parses an ERR packet payload: 0xFF errno(2) ['#' sqlstate(5)] message. */
+function serverError(payload: Buffer, what: string): CachetailError {
+  const errno = payload.length >= 3 ? payload.readUInt16LE(1) : 0;
+  const msgStart = payload[3] === 0x23 ? 9 : 3;
+  const message = payload.subarray(Math.min(msgStart, payload.length)).toString('utf8');
+  if (errno === ER_MASTER_FATAL_ERROR_READING_BINLOG) {
+    // Position purged, unknown GTID, server identity changed: a gap. Retrying the same position won't help.
+    return new CachetailError('BINLOG_UNAVAILABLE', `${what}: server error ${errno}: ${message}`, {
+      retryable: false,
+    });
+  }
+  return new CachetailError('REPLICATION_SERVER_ERROR', `${what}: server error ${errno}: ${message}`, {
+    retryable: true,
+  });
+}
+
+/** Writes one command packet (sequence id 0; our payloads are far below 16 MB). */
+function writeCommand(conn: CoreConnection, payload: Buffer): void {
+  conn._resetSequenceId();
+  const header = Buffer.alloc(4);
+  header.writeUIntLE(payload.length, 0, 3);
+  header.writeUInt8(0, 3);
+  conn._bumpSequenceId(1);
+  conn.write(Buffer.concat([header, payload]));
+}
+
+/** A mysql2 command that sends one packet and resolves on the server's OK (or rejects on ERR). */
+class OneShotCommand extends EventEmitter {
+  private sent = false;
+  readonly _commandName = 'CachetailOneShot';
+  constructor(
+    private readonly payload: Buffer,
+    private readonly what: string,
+    readonly onResult: (err: Error | null) => void,
+  ) {
+    super();
+  }
+  stateName(): string {
+    return this.sent ? 'reply' : 'start';
+  }
+  execute(packet: RawPacket | undefined, conn: CoreConnection): boolean {
+    if (!this.sent) {
+      this.sent = true;
+      writeCommand(conn, this.payload);
+      return false;
+    }
+    if (!packet) return false;
+    const payload = packet.buffer.subarray(packet.start + 4, packet.end);
+    this.onResult(payload[0] === 0xff ? serverError(payload, this.what) : null);
+    return true;
+  }
+}
+
+/** A mysql2 command that sends COM_BINLOG_DUMP and hands every event to the handlers. */
+class BinlogDumpCommand extends EventEmitter {
+  private sent = false;
+  private ended = false;
+  readonly _commandName = 'CachetailBinlogDump';
+  constructor(
+    private readonly payload: Buffer,
+    private readonly handlers: BinlogStreamHandlers,
+  ) {
+    super();
+  }
+  stateName(): string {
+    return this.sent ? 'stream' : 'start';
+  }
+  /** mysql2 calls this when the connection fails while we are the running command. */
+  onResult = (err: Error | null): void => {
+    this.finish(err ?? undefined);
+  };
+  finish(err?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.handlers.onEnd(err);
+  }
+  execute(packet: RawPacket | undefined, conn: CoreConnection): boolean {
+    if (!this.sent) {
+      this.sent = true;
+      writeCommand(conn, this.payload);
+      return false;
+    }
+    if (!packet) return false;
+    const payload = packet.buffer.subarray(packet.start + 4, packet.end);
+    if (payload[0] === 0xff) {
+      this.finish(serverError(payload, 'binlog dump'));
+      return true;
+    }
+    const p = parseStreamPacket(payload, false);
+    if (p.kind === 'eof') {
+      this.finish();
+      return true;
+    }
+    if (p.kind === 'error') {
+      this.finish(new CachetailError('REPLICATION_PROTOCOL', p.message, { retryable: true }));
+      return true;
+    }
+    if (this.ended) return false;
+    try {
+      this.handlers.onEvent(p.event);
+    } catch (err) {
+      // A handler error ends the stream; the owner decides what to do with it.
+      this.finish(err instanceof Error ? err : new Error(errorMessage(err)));
+      conn.destroy();
+      return true;
+    }
+    return false;
+  }
+}
+
+export class ReplicationConnection {
+  private constructor(
+    private readonly conn: PromiseConnection,
+    readonly flavor: Flavor,
+    readonly serverVersion: string,
+  ) {}
+
+  static async open(source: ReplicationSource): Promise<ReplicationConnection> {
+    let conn: PromiseConnection;
+    try {
+      conn = await mysql.createConnection({
+        host: source.host,
+        port: source.port,
+        user: source.user,
+        password: source.password,
+        connectTimeout: source.connectTimeoutMs,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+      });
+    } catch (err) {
+      throw new CachetailError(
+        'REPLICATION_CONNECT',
+        `cannot connect to ${source.host}:${source.port} as ${source.user}: ${errorMessage(err)}`,
+        { retryable: true, cause: err },
+      );
+    }
+    // An error after the dump started reaches the dump command; this keeps a late socket error
+    // (after close) from becoming an unhandled 'error' event.
+    conn.on('error', () => {});
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v');
+    const version = String(rows[0]?.v ?? '');
+    return new ReplicationConnection(conn, /mariadb/i.test(version) ? 'mariadb' : 'mysql', version);
+  }
+
+  async query<T extends RowDataPacket[]>(sql: string, values?: unknown[]): Promise<T> {
+    const [rows] = await this.conn.query<T>(sql, values);
+    return rows;
+  }
+
+  private get core(): CoreConnection {
+    // mysql2's promise wrapper keeps the callback connection, which runs the command queue.
+    return (this.conn as unknown as { connection: CoreConnection }).connection;
+  }
+
+  /**
+   * Sets the session variables a replica sets, registers, and starts the dump. Events flow to
+   * `handlers` until the connection ends. See notes/binlog-protocol.md §3.
+   */
+  async startDump(
+    source: ReplicationSource,
+    start: StartPosition,
+    handlers: BinlogStreamHandlers,
+  ): Promise<void> {
+    // The server then sends events with the checksums their files carry; the decoder takes the
+    // algorithm from each file's FORMAT_DESCRIPTION.
+    await this.conn.query('SET @master_binlog_checksum = @@global.binlog_checksum');
+    if (this.flavor === 'mysql') {
+      await this.conn.query('SET @source_binlog_checksum = @@global.binlog_checksum');
+    }
+    if (source.heartbeatMs > 0) {
+      const ns = BigInt(source.heartbeatMs) * 1_000_000n;
+      await this.conn.query(`SET @master_heartbeat_period = ${ns.toString()}`);
+      if (this.flavor === 'mysql') await this.conn.query(`SET @source_heartbeat_period = ${ns.toString()}`);
+    }
+    let flags = 0;
+    let file = '';
+    let position = 4;
+    if (this.flavor === 'mariadb') {
+      // Capability 4 = GTID aware: GTID events and GTID_LIST pass through unchanged. With the
+      // SEND_ANNOTATE_ROWS flag the server sends Annotate_rows events (the statement text, with the
+      // writer's comment) instead of omitting them.
+      await this.conn.query('SET @mariadb_slave_capability = 4');
+      flags |= MARIADB_BINLOG_SEND_ANNOTATE_ROWS_EVENT;
+    }
+    if (start.kind === 'gtid') {
+      if (this.flavor !== 'mariadb') {
+        throw new CachetailError('UNSUPPORTED', 'starting a MySQL dump by GTID is not implemented yet', {
+          retryable: false,
+        });
+      }
+      await this.conn.query('SET @slave_connect_state = ?', [start.gtid]);
+      await this.conn.query('SET @slave_gtid_strict_mode = 1');
+    } else {
+      file = start.file;
+      position = start.position;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.core.addCommand(
+        new OneShotCommand(
+          encodeRegisterReplica({ serverId: source.serverId }),
+          'register as replica',
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
+    });
+    this.core.addCommand(
+      new BinlogDumpCommand(encodeBinlogDump({ serverId: source.serverId, file, position, flags }), handlers),
+    );
+  }
+
+  /** Stops reading from the socket (backpressure); the server blocks once TCP buffers fill. */
+  pause(): void {
+    this.core.pause();
+  }
+
+  resume(): void {
+    this.core.resume();
+  }
+
+  /** Closes the socket at once: a binlog dump never ends by itself. */
+  close(): void {
+    this.conn.destroy();
+  }
+}

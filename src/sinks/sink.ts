@@ -1,0 +1,30 @@
+/**
+ * What the tailer hands to a sink: the keys of one or more committed transactions, in commit order.
+ * `deliver` resolves only when every key is acknowledged (deleted, or found absent), so the tailer can
+ * move its checkpoint past those transactions; it never resolves having dropped a key.
+ */
+export interface CommittedTransaction {
+  /** GTID of the transaction when the server assigned one (MariaDB `d-s-n`, MySQL `uuid:n`). */
+  gtid: string | undefined;
+  /** The binlog file and the position just after the commit event (where a restart resumes). */
+  file: string;
+  nextPosition: number;
+  /** server_id in the event header: the server that originally wrote the transaction. */
+  serverId: number;
+  /** Commit time from the event header, in milliseconds since the epoch (second precision). */
+  commitTimeMs: number;
+  /** Decoded, valid keys, in order of first appearance, de-duplicated. */
+  keys: readonly string[];
+}
+
+export interface InvalidationBatch {
+  transactions: readonly CommittedTransaction[];
+  /** The union of the transactions' keys, de-duplicated, in first-seen order. */
+  keys: readonly string[];
+}
+
+export interface Sink {
+  readonly name: string;
+  deliver(batch: InvalidationBatch, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
