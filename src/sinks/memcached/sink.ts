@@ -64,9 +64,11 @@ export class MemcachedSink implements Sink {
   async deliver(batch: InvalidationBatch, signal: AbortSignal): Promise<void> {
     const perServer: string[][] = this.clients.map(() => []);
     for (const key of batch.keys) perServer[this.select(key)]?.push(key);
-    await Promise.all(
-      perServer.map((keys, i) => (keys.length > 0 ? this.deleteAll(i, keys, signal) : undefined)),
-    );
+    const work: Promise<void>[] = [];
+    perServer.forEach((keys, i) => {
+      if (keys.length > 0) work.push(this.deleteAll(i, keys, signal));
+    });
+    await Promise.all(work);
   }
 
   /** Deletes `keys` on server `i`, retrying the ones that failed until all are acknowledged. */
