@@ -1,0 +1,195 @@
+// The two-region cluster: MariaDB primary (master region) replicating to a replica (replica region), and
+// one memcached per region. Kafka is not part of startup; see kafka.ts (`ensureKafka`).
+//
+// Everything lives under one base dir: datadirs, sockets, logs, and `pids/` (one file per process we
+// started). That registry is what makes teardown work across processes: the vitest global setup starts the
+// cluster, a test worker may add Kafka, and whoever stops the cluster stops every PID listed there.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import {
+  configureReplication,
+  connect,
+  createTemplateDatadir,
+  ROOT,
+  startMariadb,
+  TAILER,
+  waitForReplicaCatchUp,
+  withConnection,
+} from './mariadb.js';
+import type { Credentials, ServerEndpoint } from './mariadb.js';
+import { startMemcached } from './memcached.js';
+import { DevclusterError, isAlive, killRegisteredSync, stopRegistered } from './proc.js';
+
+export interface ClusterInfo {
+  /** Private to this cluster; removed by stop(). Holds logs, which is where to look when a test fails. */
+  baseDir: string;
+  primary: ServerEndpoint;
+  replica: ServerEndpoint;
+  /** Admin on both servers. */
+  root: Credentials;
+  /** The limited replication account the tailer uses on the replica (see TAILER_GRANTS). */
+  tailerUser: Credentials;
+  /** `host:port` of each region's memcached tier. */
+  memcached: { master: string; replica: string };
+}
+
+export type ServerRole = 'primary' | 'replica';
+type QueryResult = RowDataPacket[] | RowDataPacket[][] | ResultSetHeader | ResultSetHeader[];
+
+/** What a test (or the demo) needs to drive a running cluster; works from any process given ClusterInfo. */
+export interface ClusterControl {
+  readonly info: ClusterInfo;
+  /** A new connection (root unless `user` says otherwise); the caller ends it. */
+  connect(server: ServerRole, opts?: { user?: Credentials; database?: string }): Promise<Connection>;
+  /** One statement (or several, separated by `;`) as root on a fresh connection; returns the result. */
+  query<T extends QueryResult = RowDataPacket[]>(
+    server: ServerRole,
+    sql: string,
+    params?: unknown[],
+  ): Promise<T>;
+  /** STOP SLAVE SQL_THREAD: the replica keeps fetching but stops applying, so it lags on purpose. */
+  stopReplicaSql(): Promise<void>;
+  startReplicaSql(): Promise<void>;
+  /** Waits until the replica applied everything the primary had written when called (default 30 s). */
+  waitForReplicaCatchUp(timeoutMs?: number): Promise<void>;
+}
+
+export interface Cluster extends ClusterControl {
+  /** Stops every process started for this cluster (Kafka included) by PID and removes the base dir. */
+  stop(opts?: { keepFiles?: boolean }): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Defaults to a fresh directory under the OS temp dir. Must be empty or a previous cluster's dir. */
+  baseDir?: string;
+  log?: (msg: string) => void;
+}
+
+const TMP_PREFIX = 'cachetail-dc-';
+const OWNER_FILE = 'owner.pid';
+
+export function clusterControl(info: ClusterInfo): ClusterControl {
+  const endpoint = (server: ServerRole) => (server === 'primary' ? info.primary : info.replica);
+  return {
+    info,
+    connect: (server, opts = {}) => connect(endpoint(server), opts.user ?? info.root, opts.database),
+    query: <T extends QueryResult>(server: ServerRole, sql: string, params: unknown[] = []) =>
+      withConnection(endpoint(server), info.root, async (conn) => (await conn.query<T>(sql, params))[0]),
+    stopReplicaSql: async () => {
+      await withConnection(info.replica, info.root, (conn) => conn.query('STOP SLAVE SQL_THREAD'));
+    },
+    startReplicaSql: async () => {
+      await withConnection(info.replica, info.root, (conn) => conn.query('START SLAVE SQL_THREAD'));
+    },
+    waitForReplicaCatchUp: (timeoutMs = 30_000) =>
+      waitForReplicaCatchUp(info.primary, info.replica, timeoutMs),
+  };
+}
+
+export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
+  const log = opts.log ?? (() => undefined);
+  const started = Date.now();
+  const since = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  if (!opts.baseDir) sweepStaleClusters(log);
+  const baseDir = opts.baseDir ?? (await mkdtemp(join(tmpdir(), TMP_PREFIX)));
+  await prepareBaseDir(baseDir);
+  await writeFile(join(baseDir, OWNER_FILE), `${process.pid}\n`);
+
+  // If this process dies without calling stop() (vitest turns Ctrl-C into process.exit()), the servers
+  // must not outlive it. Only synchronous work runs in an exit handler: SIGKILL by PID and rm.
+  const onExit = () => killRegisteredSync(baseDir, true);
+  process.once('exit', onExit);
+
+  let stopped = false;
+  const stop = async ({ keepFiles = false } = {}) => {
+    if (stopped) return;
+    stopped = true;
+    process.off('exit', onExit);
+    await stopRegistered(baseDir);
+    if (!keepFiles) await rm(baseDir, { recursive: true, force: true });
+  };
+
+  try {
+    log(`devcluster: base dir ${baseDir}`);
+    const template = await createTemplateDatadir(baseDir);
+    log(`devcluster: template datadir ready (${since()})`);
+    // allSettled, not all: on a failure no sibling may still be mid-spawn when stop() reads the registry.
+    const results = await Promise.allSettled([
+      startMariadb({ baseDir, name: 'primary', serverId: 1, template }),
+      startMariadb({ baseDir, name: 'replica', serverId: 2, template }),
+      startMemcached({ baseDir, name: 'memcached-master' }),
+      startMemcached({ baseDir, name: 'memcached-replica' }),
+    ]);
+    const [primary, replica, mcMaster, mcReplica] = [
+      value(results[0]),
+      value(results[1]),
+      value(results[2]),
+      value(results[3]),
+    ];
+    log(`devcluster: servers up (${since()})`);
+    await configureReplication(primary.endpoint, replica.endpoint);
+    log(`devcluster: replication running (${since()})`);
+    const info: ClusterInfo = {
+      baseDir,
+      primary: primary.endpoint,
+      replica: replica.endpoint,
+      root: ROOT,
+      tailerUser: TAILER,
+      memcached: { master: mcMaster.address, replica: mcReplica.address },
+    };
+    await writeFile(join(baseDir, 'cluster.json'), `${JSON.stringify(info, null, 2)}\n`);
+    return { ...clusterControl(info), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function value<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
+async function prepareBaseDir(baseDir: string): Promise<void> {
+  await mkdir(baseDir, { recursive: true });
+  const entries = await readdir(baseDir);
+  if (entries.length === 0) return;
+  if (!entries.includes(OWNER_FILE)) {
+    throw new DevclusterError(
+      'START_FAILED',
+      `devcluster base dir ${baseDir} is not empty and not a devcluster dir`,
+    );
+  }
+  const owner = Number(readFileSync(join(baseDir, OWNER_FILE), 'utf8'));
+  if (owner !== process.pid && isAlive(owner)) {
+    throw new DevclusterError('START_FAILED', `devcluster base dir ${baseDir} is in use by PID ${owner}`);
+  }
+  killRegisteredSync(baseDir, false);
+  await Promise.all(entries.map((e) => rm(join(baseDir, e), { recursive: true, force: true })));
+}
+
+/**
+ * Clusters whose owning process died without cleaning up (SIGKILL, OOM, a crashed runner) would leak
+ * servers and disk. Their processes are found through the PID registry and killed only after
+ * `isOurs` confirmed the PID still belongs to that dir.
+ */
+function sweepStaleClusters(log: (msg: string) => void): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir()).filter((n) => n.startsWith(TMP_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = join(tmpdir(), name);
+    const ownerFile = join(dir, OWNER_FILE);
+    if (!existsSync(ownerFile)) continue; // being created right now, or not ours
+    const owner = Number(readFileSync(ownerFile, 'utf8'));
+    if (isAlive(owner)) continue;
+    log(`devcluster: removing stale cluster ${dir} (owner PID ${owner} is gone)`);
+    killRegisteredSync(dir, true);
+  }
+}

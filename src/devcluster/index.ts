@@ -1,0 +1,9 @@
+// Real local services for tests, the `npm start` demo and benchmarks (DESIGN.md §6): a MariaDB primary +
+// replica, one memcached per region, and (lazily, see ensureKafka) a single-node KRaft Kafka broker.
+// Started and stopped by PID; nothing is shared with a system MariaDB or memcached.
+export { clusterControl, startCluster } from './cluster.js';
+export type { Cluster, ClusterControl, ClusterInfo, ServerRole, StartOptions } from './cluster.js';
+export { TAILER_GRANTS } from './mariadb.js';
+export type { Credentials, ServerEndpoint } from './mariadb.js';
+export { DevclusterError } from './proc.js';
+export type { DevclusterErrorCode } from './proc.js';

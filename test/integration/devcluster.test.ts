@@ -1,0 +1,115 @@
+// The devcluster itself: the servers the rest of the suite relies on behave like the deployment in
+// DESIGN.md §2 (annotated ROW binlogs re-logged by the replica, a least-privilege tailer account).
+import memjs from 'memjs';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { clusterControl } from '../../src/devcluster/index.js';
+
+const info = inject('cluster');
+const control = clusterControl(info);
+
+describe('devcluster MariaDB pair', () => {
+  beforeAll(async () => {
+    await control.query(
+      'primary',
+      `CREATE DATABASE IF NOT EXISTS devcluster_test;
+       CREATE TABLE IF NOT EXISTS devcluster_test.users (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL)`,
+    );
+  });
+
+  it('uses distinct server ids and ROW binlogs with annotations on both servers', async () => {
+    for (const server of ['primary', 'replica'] as const) {
+      const [row] = await control.query(
+        server,
+        `SELECT @@server_id AS id, @@log_bin AS logBin, @@binlog_format AS format,
+                @@binlog_annotate_row_events AS annotate, @@log_slave_updates AS slaveUpdates,
+                @@replicate_annotate_row_events AS replicateAnnotate, @@port AS port`,
+      );
+      expect(row).toEqual({
+        id: server === 'primary' ? 1 : 2,
+        logBin: 1,
+        format: 'ROW',
+        annotate: 1,
+        slaveUpdates: 1,
+        replicateAnnotate: 1,
+        port: info[server].port,
+      });
+    }
+  });
+
+  it('replicates a write and the replica re-logs it with its Annotate_rows comment', async () => {
+    const marker = `devcluster-${Date.now()}`;
+    await control.query('primary', `INSERT INTO devcluster_test.users VALUES (1, 'ada') /* ${marker} */`);
+    await control.waitForReplicaCatchUp();
+
+    const rows = await control.query('replica', 'SELECT id, name FROM devcluster_test.users');
+    expect(rows).toEqual([{ id: 1, name: 'ada' }]);
+
+    const [status] = await control.query('replica', 'SHOW MASTER STATUS');
+    const events = await control.query('replica', `SHOW BINLOG EVENTS IN '${String(status?.File)}'`);
+    const annotations = events.filter((e) => e.Event_type === 'Annotate_rows').map((e) => String(e.Info));
+    expect(annotations.filter((text) => text.includes(marker))).toEqual([
+      `INSERT INTO devcluster_test.users VALUES (1, 'ada') /* ${marker} */`,
+    ]);
+    const annotated = events.find((e) => e.Event_type === 'Annotate_rows' && String(e.Info).includes(marker));
+    expect(annotated?.Server_id).toBe(1); // re-logged, not rewritten: the origin server id is kept
+  });
+
+  it('lags on purpose while the SQL thread is stopped, and catches up after', async () => {
+    await control.stopReplicaSql();
+    try {
+      await control.query('primary', `INSERT INTO devcluster_test.users VALUES (2, 'grace')`);
+      await expect(control.waitForReplicaCatchUp(300)).rejects.toMatchObject({ code: 'TIMEOUT' });
+      expect(await control.query('replica', 'SELECT id FROM devcluster_test.users WHERE id = 2')).toEqual([]);
+    } finally {
+      await control.startReplicaSql();
+    }
+    await control.waitForReplicaCatchUp();
+    expect(await control.query('replica', 'SELECT name FROM devcluster_test.users WHERE id = 2')).toEqual([
+      { name: 'grace' },
+    ]);
+  });
+
+  it('lets the tailer account read binlog status and settings on the replica, and nothing more', async () => {
+    const conn = await control.connect('replica', { user: info.tailerUser });
+    try {
+      const [master] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+      expect(master[0]?.File).toMatch(/^mysql-bin\.\d{6}$/);
+      const [settings] = await conn.query<RowDataPacket[]>(
+        'SELECT @@global.log_slave_updates AS lsu, @@global.binlog_format AS format',
+      );
+      expect(settings).toEqual([{ lsu: 1, format: 'ROW' }]);
+      const [slave] = await conn.query<RowDataPacket[]>('SHOW SLAVE STATUS');
+      expect(slave[0]?.Slave_SQL_Running).toBe('Yes');
+      await expect(conn.query('STOP SLAVE')).rejects.toMatchObject({
+        code: 'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+      });
+      await expect(conn.query('SELECT * FROM devcluster_test.users')).rejects.toMatchObject({
+        code: 'ER_TABLEACCESS_DENIED_ERROR',
+      });
+    } finally {
+      await conn.end();
+    }
+  });
+});
+
+describe('devcluster memcached tiers', () => {
+  const clients: memjs.Client[] = [];
+  afterAll(() => clients.forEach((c) => c.close()));
+
+  it.each(['master', 'replica'] as const)('stores and returns a value on the %s tier', async (tier) => {
+    const client = memjs.Client.create(info.memcached[tier], { retries: 0, timeout: 2 });
+    clients.push(client);
+    await client.set(`devcluster:${tier}`, `value-${tier}`, { expires: 60 });
+    const { value } = await client.get(`devcluster:${tier}`);
+    expect(value?.toString()).toBe(`value-${tier}`);
+  });
+
+  it('keeps the two tiers separate', async () => {
+    const master = memjs.Client.create(info.memcached.master, { retries: 0, timeout: 2 });
+    const replica = memjs.Client.create(info.memcached.replica, { retries: 0, timeout: 2 });
+    clients.push(master, replica);
+    await master.set('devcluster:only-master', 'x', { expires: 60 });
+    expect((await replica.get('devcluster:only-master')).value).toBeNull();
+  });
+});
