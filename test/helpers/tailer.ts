@@ -1,0 +1,50 @@
+import type { ClusterInfo } from '../../src/devcluster/index.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { ReplicationConnection } from '../../src/replication/client.js';
+import { MemcachedSink } from '../../src/sinks/memcached/sink.js';
+import type { Sink } from '../../src/sinks/sink.js';
+import { annotationExtractor } from '../../src/tailer/create.js';
+import { Tailer } from '../../src/tailer/tailer.js';
+
+let nextServerId = 7_000;
+
+/**
+ * A real tailer on the cluster's replica, deleting from the replica region's memcached tier through
+ * `wrap(sink)`. Each gets its own replica server id (two dumps with one id evict each other).
+ */
+export async function startTailer<S extends Sink>(
+  info: ClusterInfo,
+  wrap: (sink: Sink) => S,
+): Promise<{ tailer: Tailer; sink: S; stop: () => Promise<void> }> {
+  const log = createLogger(process.env.CACHETAIL_TEST_LOG ?? 'silent');
+  const sink = wrap(
+    new MemcachedSink({ servers: [info.memcached.replica], timeoutMs: 1_000, retries: 1_000, log }),
+  );
+  const tailer = new Tailer({
+    source: {
+      host: info.replica.host,
+      port: info.replica.port,
+      user: info.tailerUser.user,
+      password: info.tailerUser.password,
+      serverId: nextServerId++,
+      connectTimeoutMs: 5_000,
+      heartbeatMs: 1_000,
+    },
+    start: { kind: 'current' },
+    sink,
+    extract: annotationExtractor(log, { rejectedKeys: 0 }),
+    log,
+    connect: (source) => ReplicationConnection.open(source),
+    maxBatchKeys: 1_000,
+    maxPendingTransactions: 1_000,
+  });
+  await tailer.start();
+  return {
+    tailer,
+    sink,
+    stop: async () => {
+      await tailer.stop();
+      await sink.close();
+    },
+  };
+}
