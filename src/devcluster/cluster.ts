@@ -66,6 +66,11 @@ export interface StartOptions {
   /** Defaults to a fresh directory under the OS temp dir. Must be empty or a previous cluster's dir. */
   baseDir?: string;
   log?: (msg: string) => void;
+  /**
+   * Install SIGINT/SIGTERM/SIGHUP handlers that kill the cluster and re-raise (default true). Turn off
+   * in entry points that handle signals themselves and call stop().
+   */
+  handleSignals?: boolean;
 }
 
 const TMP_PREFIX = 'cachetail-dc-';
@@ -98,16 +103,28 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   await prepareBaseDir(baseDir);
   await writeFile(join(baseDir, OWNER_FILE), `${process.pid}\n`);
 
-  // If this process dies without calling stop() (vitest turns Ctrl-C into process.exit()), the servers
-  // must not outlive it. Only synchronous work runs in an exit handler: SIGKILL by PID and rm.
+  // A cluster must not outlive its owner. If the process ends without calling stop() (an uncaught error,
+  // Ctrl-C, CI's SIGTERM to the runner) the handlers below SIGKILL the registered PIDs and delete the dir;
+  // only synchronous work can run there. A signal is re-raised afterwards so the process still dies of it.
   const onExit = () => killRegisteredSync(baseDir, true);
+  const onSignal = (sig: NodeJS.Signals) => {
+    removeHandlers();
+    onExit();
+    process.kill(process.pid, sig);
+  };
+  const signals: NodeJS.Signals[] = opts.handleSignals === false ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const removeHandlers = () => {
+    process.off('exit', onExit);
+    for (const sig of signals) process.off(sig, onSignal);
+  };
   process.once('exit', onExit);
+  for (const sig of signals) process.once(sig, onSignal);
 
   let stopped = false;
   const stop = async ({ keepFiles = false } = {}) => {
     if (stopped) return;
     stopped = true;
-    process.off('exit', onExit);
+    removeHandlers();
     await stopRegistered(baseDir);
     if (!keepFiles) await rm(baseDir, { recursive: true, force: true });
   };

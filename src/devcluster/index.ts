@@ -7,3 +7,5 @@ export { TAILER_GRANTS } from './mariadb.js';
 export type { Credentials, ServerEndpoint } from './mariadb.js';
 export { DevclusterError } from './proc.js';
 export type { DevclusterErrorCode } from './proc.js';
+export { ensureKafka, fetchKafkaJars } from './kafka.js';
+export type { KafkaInfo } from './kafka.js';

@@ -16,19 +16,17 @@ import {
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { CachetailError } from '../errors.js';
 
 export type DevclusterErrorCode =
   'BINARY_MISSING' | 'START_FAILED' | 'TIMEOUT' | 'COMMAND_FAILED' | 'LOCK_TIMEOUT' | 'NOT_RUNNING';
 
-export class DevclusterError extends Error {
-  readonly code: DevclusterErrorCode;
-  /** Whether trying the same thing again can help (e.g. a port taken between probe and bind). */
-  readonly retryable: boolean;
+export class DevclusterError extends CachetailError {
+  declare readonly code: DevclusterErrorCode;
+  /** retryable: trying the same thing again can help (e.g. a port taken between probe and bind). */
   constructor(code: DevclusterErrorCode, message: string, retryable = false) {
-    super(message);
+    super(code, message, { retryable });
     this.name = 'DevclusterError';
-    this.code = code;
-    this.retryable = retryable;
   }
 }
 

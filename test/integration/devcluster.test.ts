@@ -1,9 +1,12 @@
 // The devcluster itself: the servers the rest of the suite relies on behave like the deployment in
 // DESIGN.md §2 (annotated ROW binlogs re-logged by the replica, a least-privilege tailer account).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
 import memjs from 'memjs';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { clusterControl } from '../../src/devcluster/index.js';
+import { clusterControl, ensureKafka } from '../../src/devcluster/index.js';
 
 const info = inject('cluster');
 const control = clusterControl(info);
@@ -111,5 +114,49 @@ describe('devcluster memcached tiers', () => {
     clients.push(master, replica);
     await master.set('devcluster:only-master', 'x', { expires: 60 });
     expect((await replica.get('devcluster:only-master')).value).toBeNull();
+  });
+});
+
+describe('devcluster Kafka (started lazily)', () => {
+  it('starts one broker per run, whichever process asks', async () => {
+    const [first, second] = await Promise.all([ensureKafka(info), ensureKafka(info)]);
+    expect(second).toEqual(first);
+    // Another process (as another test worker would be) finds the same broker instead of starting one.
+    const { stdout } = await promisify(execFile)('npx', [
+      'tsx',
+      'src/devcluster/cli.ts',
+      'ensure-kafka',
+      info.baseDir,
+    ]);
+    expect(JSON.parse(stdout)).toEqual(first);
+  });
+
+  it('round-trips a message through kafkajs', async () => {
+    const { brokers } = await ensureKafka(info);
+    const kafka = new Kafka({ clientId: 'devcluster-test', brokers, logLevel: logLevel.NOTHING });
+    const topic = `devcluster-${Date.now()}`;
+    const admin = kafka.admin();
+    const producer = kafka.producer({ idempotent: true });
+    const consumer = kafka.consumer({ groupId: `${topic}-group` });
+    try {
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      await producer.connect();
+      await producer.send({ topic, acks: -1, messages: [{ key: 'user:1', value: 'invalidate' }] });
+
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const received = await new Promise<{ key: string; value: string; offset: string }>((resolve) => {
+        void consumer.run({
+          eachMessage: ({ message }) => {
+            resolve({ key: String(message.key), value: String(message.value), offset: message.offset });
+            return Promise.resolve();
+          },
+        });
+      });
+      expect(received).toEqual({ key: 'user:1', value: 'invalidate', offset: '0' });
+    } finally {
+      await Promise.all([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+    }
   });
 });

@@ -1,0 +1,230 @@
+// A single-node KRaft Kafka broker from the Maven Central jars, run with the machine's java.
+//
+// Kafka costs ~2 s and ~400 MB, and most test files never touch it, so it is not started with the rest of
+// the cluster. ensureKafka() starts it on first use from whichever process asks (usually a vitest worker,
+// not the global-setup process) and at most once per cluster: a lock file in `<baseDir>/kafka/` serialises
+// starters across processes, `kafka.json` there tells later callers where the running broker is, and the
+// broker's PID goes into the cluster's PID registry so that the cluster's stop() ends it.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClusterInfo } from './cluster.js';
+import {
+  DevclusterError,
+  freePort,
+  isAlive,
+  isOurs,
+  requireBinary,
+  runCommand,
+  sleep,
+  spawnService,
+  stopPid,
+  tailFile,
+  waitUntilReady,
+} from './proc.js';
+
+export interface KafkaInfo {
+  /** `host:port` bootstrap addresses for kafkajs. */
+  brokers: string[];
+  pid: number;
+}
+
+/** The repository checkout this file belongs to (works from src/ via tsx and from dist/). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'src', 'devcluster', 'kafka', 'pom.xml'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new DevclusterError('START_FAILED', 'cannot find src/devcluster/kafka/pom.xml');
+    dir = parent;
+  }
+  return dir;
+}
+
+/**
+ * Makes sure `.cache/kafka/lib` holds the jars the pom lists, running Maven only when they are missing
+ * or the pom changed since they were fetched. Returns the lib dir.
+ */
+export async function fetchKafkaJars(log: (msg: string) => void = () => undefined): Promise<string> {
+  const root = repoRoot();
+  const pom = join(root, 'src', 'devcluster', 'kafka', 'pom.xml');
+  const lib = join(root, '.cache', 'kafka', 'lib');
+  const stamp = createHash('sha256')
+    .update(await readFile(pom))
+    .digest('hex');
+  const stampFile = join(lib, '.pom-sha256');
+  if ((await readFile(stampFile, 'utf8').catch(() => '')) === stamp) return lib;
+
+  const mvn = requireBinary('mvn', 'apt-get install maven');
+  log(`devcluster: fetching Kafka jars with Maven into ${lib}`);
+  // Fetch into a private dir and rename, so a concurrent or interrupted fetch never leaves a half-filled lib.
+  const staging = `${lib}.tmp-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await runCommand(mvn, [
+    '-q',
+    '-B',
+    '-f',
+    pom,
+    'dependency:copy-dependencies',
+    `-DoutputDirectory=${staging}`,
+    `-Dmaven.repo.local=${join(root, '.cache', 'm2')}`,
+  ]);
+  await writeFile(join(staging, '.pom-sha256'), stamp);
+  await rm(lib, { recursive: true, force: true });
+  try {
+    await rename(staging, lib);
+  } catch (err) {
+    // Another process won the race; its copy is as good as ours.
+    await rm(staging, { recursive: true, force: true });
+    if ((await readFile(stampFile, 'utf8').catch(() => '')) !== stamp) throw err;
+  }
+  return lib;
+}
+
+const inProcess = new Map<string, Promise<KafkaInfo>>();
+
+/** The cluster's Kafka broker, started now if nobody has started it yet. */
+export function ensureKafka(
+  info: Pick<ClusterInfo, 'baseDir'>,
+  opts: { log?: (msg: string) => void } = {},
+): Promise<KafkaInfo> {
+  let pending = inProcess.get(info.baseDir);
+  if (!pending) {
+    pending = ensureKafkaOnce(info.baseDir, opts.log ?? (() => undefined));
+    inProcess.set(info.baseDir, pending);
+    pending.catch(() => inProcess.delete(info.baseDir));
+  }
+  return pending;
+}
+
+async function ensureKafkaOnce(baseDir: string, log: (msg: string) => void): Promise<KafkaInfo> {
+  const dir = join(baseDir, 'kafka');
+  await mkdir(dir, { recursive: true });
+  const lock = join(dir, 'start.lock');
+  const deadline = Date.now() + 180_000;
+  while (true) {
+    const running = await readRunning(baseDir);
+    if (running) return running;
+    if (await tryLock(lock)) {
+      try {
+        // Whoever held the lock before us may have started it.
+        return (await readRunning(baseDir)) ?? (await startKafka(baseDir, dir, log));
+      } finally {
+        await unlink(lock).catch(() => undefined);
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new DevclusterError('LOCK_TIMEOUT', `kafka: ${lock} still held by another process after 180 s`);
+    }
+    await sleep(100);
+  }
+}
+
+async function readRunning(baseDir: string): Promise<KafkaInfo | undefined> {
+  const text = await readFile(join(baseDir, 'kafka', 'kafka.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const kafka = JSON.parse(text) as KafkaInfo;
+  return isOurs(kafka.pid, baseDir) ? kafka : undefined;
+}
+
+/**
+ * An O_EXCL lock file holding the owner's PID, so that concurrent starters in different processes
+ * serialise. A lock whose owner died (or that stayed empty for seconds) is removed for the next try.
+ */
+async function tryLock(path: string): Promise<boolean> {
+  try {
+    const handle = await open(path, 'wx');
+    await handle.writeFile(`${process.pid}\n`);
+    await handle.close();
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const owner = Number(await readFile(path, 'utf8').catch(() => ''));
+  const ageMs = Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now());
+  if (owner > 0 ? !isAlive(owner) : ageMs > 5_000) await unlink(path).catch(() => undefined);
+  return false;
+}
+
+async function startKafka(baseDir: string, dir: string, log: (msg: string) => void): Promise<KafkaInfo> {
+  const java = requireBinary('java', 'apt-get install default-jre-headless');
+  const started = Date.now();
+  const lib = await fetchKafkaJars(log);
+  const [brokerPort, controllerPort] = await Promise.all([freePort(), freePort()]);
+  const dataDir = join(dir, 'data');
+  await rm(dataDir, { recursive: true, force: true });
+  const props = join(dir, 'server.properties');
+  await writeFile(props, serverProperties(brokerPort, controllerPort, dataDir));
+  const log4j = join(dir, 'log4j.properties');
+  await writeFile(log4j, LOG4J);
+  const jvm = ['-Xms128m', '-Xmx512m', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
+  const classpath = ['-cp', join(lib, '*'), `-Dlog4j.configuration=file:${log4j}`];
+
+  // Kafka ids are 16 random bytes, unpadded base64url.
+  const clusterId = randomBytes(16).toString('base64url');
+  await runCommand(java, [
+    ...jvm,
+    ...classpath,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    props,
+  ]);
+
+  const logFile = join(dir, 'kafka.log');
+  const proc = await spawnService(java, [...jvm, ...classpath, 'kafka.Kafka', props], {
+    baseDir,
+    name: 'kafka',
+    logFile,
+    outliveParent: true,
+  });
+  try {
+    await waitUntilReady(
+      'kafka',
+      proc,
+      async () => ((await tailFile(logFile, 200)).includes('Kafka Server started') ? true : undefined),
+      90_000,
+    );
+  } catch (err) {
+    await stopPid(proc.pid, 2_000);
+    throw err;
+  }
+  const kafka: KafkaInfo = { brokers: [`127.0.0.1:${brokerPort}`], pid: proc.pid };
+  await writeFile(join(dir, 'kafka.json.tmp'), JSON.stringify(kafka));
+  await rename(join(dir, 'kafka.json.tmp'), join(dir, 'kafka.json'));
+  log(`devcluster: kafka up at ${kafka.brokers.join(',')} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  return kafka;
+}
+
+function serverProperties(brokerPort: number, controllerPort: number, dataDir: string): string {
+  return `${[
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=1',
+    // One node: every replication factor and ISR minimum must be 1 or nothing can be written.
+    'offsets.topic.replication.factor=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'min.insync.replicas=1',
+    // The default 50 offsets partitions make the first consumer group wait seconds for their creation.
+    'offsets.topic.num.partitions=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=true',
+  ].join('\n')}\n`;
+}
+
+const LOG4J = `log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+`;
