@@ -1,0 +1,202 @@
+import { eventCrc32, storedCrc32 } from './checksum.js';
+import { CHECKSUM_LENGTH, EVENT_HEADER_LENGTH, EventType } from './constants.js';
+import { Cursor } from './cursor.js';
+import { BinlogDecodeError } from './errors.js';
+import { DEFAULT_BODY_CONTEXT, type BodyContext } from './events/context.js';
+import {
+  decodeBinlogCheckpoint,
+  decodeFormatDescription,
+  decodeHeartbeat,
+  decodeRotate,
+  decodeStop,
+  decodeXid,
+} from './events/control.js';
+import { decodeMariadbGtid, decodeMariadbGtidList, decodeMysqlGtid } from './events/gtid.js';
+import { decodeQuery } from './events/query.js';
+import { decodeRows, decodeTableMap, isRowsEventType } from './events/rows.js';
+import { decodeAnnotateRows, decodeRowsQuery } from './events/text.js';
+import type {
+  BinlogEvent,
+  ChecksumAlgorithm,
+  EventHeader,
+  FormatDescriptionEvent,
+  TableMapEvent,
+} from './events/types.js';
+import { decodeHeader } from './header.js';
+
+export interface BinlogDecoderOptions {
+  /** Name of the binlog file the first events belong to (for error messages); ROTATE updates it. */
+  file?: string;
+  /**
+   * Whether events before the first FORMAT_DESCRIPTION (the fake ROTATE a dump starts with) carry a
+   * CRC32. The server decides that from the client's @master_binlog_checksum; 'detect' (the default)
+   * checks whether the last 4 bytes are a valid CRC32 of the rest.
+   */
+  checksumBeforeFde?: ChecksumAlgorithm | 'detect';
+}
+
+/**
+ * Turns whole events into typed objects. Stateful across events: the FORMAT_DESCRIPTION of each file sets
+ * the checksum algorithm and the post-header lengths of the events after it, ROTATE sets the file name,
+ * TABLE_MAP events are kept by table id for decoding the row events that follow.
+ */
+export class BinlogDecoder {
+  private currentFile: string | undefined;
+  private readonly beforeFde: ChecksumAlgorithm | 'detect';
+  /** Undefined until the current file's FDE is seen. */
+  private fileChecksum: ChecksumAlgorithm | undefined;
+  private fde: FormatDescriptionEvent | undefined;
+  private context: BodyContext = DEFAULT_BODY_CONTEXT;
+  private readonly tables = new Map<number, TableMapEvent>();
+
+  constructor(opts: BinlogDecoderOptions = {}) {
+    this.currentFile = opts.file;
+    this.beforeFde = opts.checksumBeforeFde ?? 'detect';
+  }
+
+  /** Checksum algorithm of the current file ('none' until its FORMAT_DESCRIPTION was seen). */
+  get checksum(): ChecksumAlgorithm {
+    return this.fileChecksum ?? 'none';
+  }
+
+  get file(): string | undefined {
+    return this.currentFile;
+  }
+
+  /** The FORMAT_DESCRIPTION of the current file, once seen. */
+  get formatDescription(): FormatDescriptionEvent | undefined {
+    return this.fde;
+  }
+
+  /** The last TABLE_MAP seen for a table id. */
+  tableMap(tableId: number): TableMapEvent | undefined {
+    return this.tables.get(tableId);
+  }
+
+  /**
+   * Decodes one whole event: 19-byte header + body + checksum if any. `position` is the offset of the
+   * event in its file (used in error messages only).
+   */
+  decode(event: Buffer, position?: number): BinlogEvent {
+    let typeCode: number | undefined;
+    try {
+      if (event.length < EVENT_HEADER_LENGTH) {
+        throw new BinlogDecodeError('TRUNCATED', `event of ${event.length} bytes is shorter than a header`);
+      }
+      const header = decodeHeader(event);
+      typeCode = header.typeCode;
+      if (header.eventSize < EVENT_HEADER_LENGTH) {
+        throw new BinlogDecodeError('BAD_EVENT_LENGTH', `event_size ${header.eventSize} < 19`);
+      }
+      if (header.eventSize > event.length) {
+        throw new BinlogDecodeError(
+          'TRUNCATED',
+          `event_size ${header.eventSize} but only ${event.length} bytes available`,
+        );
+      }
+      if (header.eventSize < event.length) {
+        throw new BinlogDecodeError(
+          'BAD_EVENT_LENGTH',
+          `event_size ${header.eventSize} but ${event.length} bytes were given`,
+        );
+      }
+      if (typeCode === EventType.FORMAT_DESCRIPTION) return this.onFormatDescription(event, header);
+
+      const crc = this.hasChecksum(event);
+      const end = crc ? event.length - CHECKSUM_LENGTH : event.length;
+      if (crc) {
+        if (end < EVENT_HEADER_LENGTH) {
+          throw new BinlogDecodeError(
+            'BAD_EVENT_LENGTH',
+            `event_size ${header.eventSize} leaves no room for CRC32`,
+          );
+        }
+        verifyCrc(event, false);
+      }
+      const decoded = this.decodeBody(new Cursor(event, EVENT_HEADER_LENGTH, end), header);
+      if (decoded.kind === 'rotate') this.onRotate(decoded.nextFile);
+      else if (decoded.kind === 'table_map') this.tables.set(decoded.tableId, decoded);
+      return decoded;
+    } catch (err) {
+      if (err instanceof BinlogDecodeError) {
+        throw err.withContext({ file: this.currentFile, position, typeCode });
+      }
+      throw err;
+    }
+  }
+
+  private onFormatDescription(event: Buffer, header: EventHeader): FormatDescriptionEvent {
+    const fde = decodeFormatDescription(event, header);
+    // The FDE's own CRC is present whenever the algorithm byte is; with algorithm 'off' some servers
+    // leave it 0.
+    if (fde.checksum === 'crc32' || (fde.hasChecksumField && storedCrc32(event) !== 0))
+      verifyCrc(event, true);
+    this.fde = fde;
+    this.fileChecksum = fde.checksum;
+    const lengths = fde.postHeaderLengths;
+    this.context = { postHeaderLength: (t) => lengths[t - 1] ?? 0 };
+    this.tables.clear();
+    return fde;
+  }
+
+  private onRotate(nextFile: string): void {
+    this.currentFile = nextFile;
+    // Until the next file's FDE arrives, events (a dump's fake ROTATE) follow the before-FDE rule. The
+    // post-header lengths of the previous FDE stay: the server version does not change mid-stream.
+    this.fileChecksum = undefined;
+  }
+
+  private hasChecksum(event: Buffer): boolean {
+    if (this.fileChecksum !== undefined) return this.fileChecksum === 'crc32';
+    if (this.beforeFde !== 'detect') return this.beforeFde === 'crc32';
+    return (
+      event.length >= EVENT_HEADER_LENGTH + CHECKSUM_LENGTH && eventCrc32(event, false) === storedCrc32(event)
+    );
+  }
+
+  private decodeBody(c: Cursor, header: EventHeader): BinlogEvent {
+    const ctx = this.context;
+    switch (header.typeCode) {
+      case EventType.QUERY:
+      case EventType.MARIA_QUERY_COMPRESSED:
+        return decodeQuery(c, header, ctx);
+      case EventType.XID:
+        return decodeXid(c, header, ctx);
+      case EventType.ROTATE:
+        return decodeRotate(c, header);
+      case EventType.STOP:
+        return decodeStop(header);
+      case EventType.HEARTBEAT:
+        return decodeHeartbeat(c, header);
+      case EventType.MARIA_GTID:
+        return decodeMariadbGtid(c, header);
+      case EventType.MARIA_GTID_LIST:
+        return decodeMariadbGtidList(c, header);
+      case EventType.MARIA_BINLOG_CHECKPOINT:
+        return decodeBinlogCheckpoint(c, header);
+      case EventType.MARIA_ANNOTATE_ROWS:
+        return decodeAnnotateRows(c, header);
+      case EventType.ROWS_QUERY:
+        return decodeRowsQuery(c, header);
+      case EventType.TABLE_MAP:
+        return decodeTableMap(c, header, ctx);
+      case EventType.GTID:
+      case EventType.ANONYMOUS_GTID:
+        return decodeMysqlGtid(c, header, ctx);
+      default:
+        if (isRowsEventType(header.typeCode)) return decodeRows(c, header, ctx);
+        return { kind: 'unknown', header, typeCode: header.typeCode, body: c.rest() };
+    }
+  }
+}
+
+function verifyCrc(event: Buffer, isFormatDescription: boolean): void {
+  const computed = eventCrc32(event, isFormatDescription);
+  const stored = storedCrc32(event);
+  if (computed !== stored) {
+    throw new BinlogDecodeError(
+      'CHECKSUM_MISMATCH',
+      `stored CRC32 0x${stored.toString(16).padStart(8, '0')}, computed 0x${computed.toString(16).padStart(8, '0')}`,
+    );
+  }
+}

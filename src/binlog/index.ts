@@ -1,0 +1,11 @@
+/**
+ * Pure binlog decoder: bytes in, typed events out. No sockets, timers or logging.
+ * Builders for test events live in './builder.js' (not re-exported here to keep production imports lean).
+ */
+export { BinlogDecoder, type BinlogDecoderOptions } from './decoder.js';
+export { readBinlogFile, type PositionedEvent, type ReadBinlogFileOptions } from './file.js';
+export { BinlogDecodeError, type BinlogDecodeErrorCode, type BinlogErrorContext } from './errors.js';
+export { EventType, EventFlag, eventTypeName, BINLOG_MAGIC, EVENT_HEADER_LENGTH } from './constants.js';
+export { decodeHeader } from './header.js';
+export { formatUuid } from './events/gtid.js';
+export type * from './events/types.js';
