@@ -67,8 +67,8 @@ export interface StartOptions {
   baseDir?: string;
   log?: (msg: string) => void;
   /**
-   * Install SIGINT/SIGTERM/SIGHUP handlers that kill the cluster and re-raise (default true). Turn off
-   * in entry points that handle signals themselves and call stop().
+   * Kill the cluster on SIGINT/SIGTERM/SIGHUP when no other listener handles the signal (default true).
+   * An 'exit' handler that kills it is always installed.
    */
   handleSignals?: boolean;
 }
@@ -104,10 +104,13 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   await writeFile(join(baseDir, OWNER_FILE), `${process.pid}\n`);
 
   // A cluster must not outlive its owner. If the process ends without calling stop() (an uncaught error,
-  // Ctrl-C, CI's SIGTERM to the runner) the handlers below SIGKILL the registered PIDs and delete the dir;
-  // only synchronous work can run there. A signal is re-raised afterwards so the process still dies of it.
+  // Ctrl-C, CI's SIGTERM to the runner) these handlers SIGKILL the registered PIDs and delete the dir;
+  // only synchronous work can run there. A signal that nobody else listens for would kill the process
+  // without an 'exit' event, so we clean up and re-raise it; when the application listens too (the demo
+  // stops gracefully on Ctrl-C), shutdown is its job and the exit handler stays as the safety net.
   const onExit = () => killRegisteredSync(baseDir, true);
   const onSignal = (sig: NodeJS.Signals) => {
+    if (process.listeners(sig).some((listener) => listener !== onSignal)) return;
     removeHandlers();
     onExit();
     process.kill(process.pid, sig);
@@ -117,8 +120,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
     process.off('exit', onExit);
     for (const sig of signals) process.off(sig, onSignal);
   };
-  process.once('exit', onExit);
-  for (const sig of signals) process.once(sig, onSignal);
+  process.on('exit', onExit);
+  for (const sig of signals) process.on(sig, onSignal);
 
   let stopped = false;
   const stop = async ({ keepFiles = false } = {}) => {
