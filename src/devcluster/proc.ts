@@ -219,7 +219,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Stops every registered service of `baseDir` concurrently (most recently started first is not needed). */
+/** Stops every registered service of `baseDir` concurrently; each one shuts down on its own. */
 export async function stopRegistered(baseDir: string, graceMs?: number): Promise<void> {
   const pids = [...registeredPids(baseDir).values()].filter((pid) => isOurs(pid, baseDir));
   await Promise.all(pids.map((pid) => stopPid(pid, graceMs)));

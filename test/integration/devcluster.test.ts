@@ -7,6 +7,7 @@ import memjs from 'memjs';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clusterControl, ensureKafka } from '../../src/devcluster/index.js';
+import type { KafkaInfo } from '../../src/devcluster/index.js';
 
 const info = inject('cluster');
 const control = clusterControl(info);
@@ -118,8 +119,14 @@ describe('devcluster memcached tiers', () => {
 });
 
 describe('devcluster Kafka (started lazily)', () => {
+  // In a hook: the first call may download the broker jars, which can take longer than a test timeout.
+  let concurrent: KafkaInfo[] = [];
+  beforeAll(async () => {
+    concurrent = await Promise.all([ensureKafka(info), ensureKafka(info)]);
+  });
+
   it('starts one broker per run, whichever process asks', async () => {
-    const [first, second] = await Promise.all([ensureKafka(info), ensureKafka(info)]);
+    const [first, second] = concurrent;
     expect(second).toEqual(first);
     // Another process (as another test worker would be) finds the same broker instead of starting one.
     const { stdout } = await promisify(execFile)('npx', [
