@@ -1,0 +1,128 @@
+/**
+ * Groups binlog events into transactions and decides when a transaction's keys may be deleted: only
+ * after its commit event (XID, or a COMMIT query) was read from the replica's own binlog — the replica
+ * has then committed it. A statement outside a transaction (DDL, a standalone GTID group, a
+ * non-transactional write without BEGIN) counts as committed right after its event.
+ *
+ * When in doubt the assembler delivers: a group that ends with ROLLBACK in the binlog is one that
+ * changed non-transactional tables (those changes stay), and a group cut off by a new GTID is flushed.
+ * An extra delete costs one cache miss; a missed one serves stale data until the TTL.
+ */
+import type { BinlogEvent } from '../binlog/index.js';
+import type { CommittedTransaction } from '../sinks/sink.js';
+
+/** Extracts the valid keys a statement text carries (annotation grammar, src/annotate). */
+export type KeyExtractor = (sql: string) => readonly string[];
+
+interface OpenTransaction {
+  gtid: string | undefined;
+  /** true once BEGIN was seen: later statements belong to it until the commit event. */
+  explicit: boolean;
+  keys: Set<string>;
+}
+
+const MARIADB_GTID_FLAG_STANDALONE = 0x01;
+
+function leadingWord(sql: string): string {
+  const m = /^\s*([A-Za-z]+)(?:\s+([A-Za-z]+))?/.exec(sql);
+  if (!m) return '';
+  const first = (m[1] ?? '').toUpperCase();
+  return first === 'XA' && m[2] ? `XA ${m[2].toUpperCase()}` : first;
+}
+
+/** Where an event starts: a cut-off group ends there, so a restart re-reads the event. */
+function startOf(ev: BinlogEvent): number {
+  return ev.header.nextPosition - ev.header.eventSize;
+}
+
+export class TransactionAssembler {
+  private open: OpenTransaction | null = null;
+  private file = '';
+
+  constructor(private readonly extract: KeyExtractor) {}
+
+  /** The binlog file the stream is in (from the last ROTATE). */
+  get currentFile(): string {
+    return this.file;
+  }
+
+  /** True while a transaction has begun and not committed: a restart must begin before it. */
+  get inTransaction(): boolean {
+    return this.open !== null;
+  }
+
+  /** Forgets a partly read transaction (the stream broke; it will be read again from its start). */
+  reset(file: string): void {
+    this.open = null;
+    this.file = file;
+  }
+
+  /** Feeds one event; returns the transaction it committed, if any. */
+  push(ev: BinlogEvent): CommittedTransaction | null {
+    switch (ev.kind) {
+      case 'rotate':
+        this.file = ev.nextFile;
+        return null;
+      case 'mariadb_gtid': {
+        const cut = this.open ? this.commit(ev, startOf(ev)) : null;
+        this.open = {
+          gtid: ev.gtid,
+          explicit: (ev.flags2 & MARIADB_GTID_FLAG_STANDALONE) === 0,
+          keys: new Set(),
+        };
+        return cut;
+      }
+      case 'mysql_gtid': {
+        const cut = this.open ? this.commit(ev, startOf(ev)) : null;
+        // A MySQL GTID group is a DDL (no BEGIN) or BEGIN … XID/COMMIT; BEGIN sets `explicit`.
+        this.open = { gtid: ev.gtid, explicit: false, keys: new Set() };
+        return cut;
+      }
+      case 'annotate_rows':
+      case 'rows_query':
+        this.addKeys(ev.sql);
+        return null;
+      case 'xid':
+        return this.open ? this.commit(ev) : null;
+      case 'query':
+        return this.query(ev);
+      default:
+        return null;
+    }
+  }
+
+  private query(ev: Extract<BinlogEvent, { kind: 'query' }>): CommittedTransaction | null {
+    const word = leadingWord(ev.sql);
+    if (word === 'BEGIN' || word === 'XA START') {
+      if (!this.open) this.open = { gtid: undefined, explicit: true, keys: new Set() };
+      this.open.explicit = true;
+      return null;
+    }
+    if (word === 'COMMIT' || word === 'ROLLBACK' || word === 'XA COMMIT' || word === 'XA ROLLBACK') {
+      this.addKeys(ev.sql);
+      return this.commit(ev);
+    }
+    this.addKeys(ev.sql);
+    // Not inside BEGIN … COMMIT: the statement is its own transaction, committed with this event.
+    return this.open?.explicit ? null : this.commit(ev);
+  }
+
+  private addKeys(sql: string): void {
+    const keys = this.extract(sql);
+    if (!this.open) this.open = { gtid: undefined, explicit: false, keys: new Set() };
+    for (const k of keys) this.open.keys.add(k);
+  }
+
+  private commit(ev: BinlogEvent, nextPosition = ev.header.nextPosition): CommittedTransaction {
+    const open = this.open ?? { gtid: undefined, explicit: false, keys: new Set<string>() };
+    this.open = null;
+    return {
+      gtid: open.gtid,
+      file: this.file,
+      nextPosition,
+      serverId: ev.header.serverId,
+      commitTimeMs: ev.header.timestamp * 1000,
+      keys: [...open.keys],
+    };
+  }
+}
