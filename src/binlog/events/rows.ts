@@ -162,10 +162,7 @@ export function decodeRows(c: Cursor, header: EventHeader, ctx: BodyContext): Ro
   const columnCount = c.packed('column count');
   const bitmapLen = (columnCount + 7) >>> 3;
   const columnsPresent = c.bytes(bitmapLen, 'columns bitmap');
-  const columnsPresentAfter = kind === 'update_rows' ? c.bytes(bitmapLen, 'after-image bitmap') : undefined;
-  const data = c.rest();
-  return {
-    kind,
+  const base = {
     header,
     version,
     compressed,
@@ -174,8 +171,15 @@ export function decodeRows(c: Cursor, header: EventHeader, ctx: BodyContext): Ro
     stmtEnd: (flags & 1) !== 0,
     extraData,
     columnCount,
-    columnsPresent,
-    columnsPresentAfter,
-    rows: compressed ? mariadbUncompress(data) : data,
   };
+  if (kind === 'update_rows') {
+    const columnsPresentAfter = c.bytes(bitmapLen, 'after-image bitmap');
+    return { kind, ...base, columnsPresent, columnsPresentAfter, rows: rowData(c, compressed) };
+  }
+  return { kind, ...base, columnsPresent, rows: rowData(c, compressed) };
+}
+
+function rowData(c: Cursor, compressed: boolean): Buffer {
+  const data = c.rest();
+  return compressed ? mariadbUncompress(data) : data;
 }

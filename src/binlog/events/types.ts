@@ -192,8 +192,7 @@ export type RowsEventKind = 'write_rows' | 'update_rows' | 'delete_rows';
  * row data. `rows` holds the row images (decompressed for the compressed types), to be decoded with the
  * TABLE_MAP of `tableId`.
  */
-export interface RowsEvent {
-  kind: RowsEventKind;
+export interface RowsEventBase {
   header: EventHeader;
   version: 1 | 2;
   compressed: boolean;
@@ -205,10 +204,24 @@ export interface RowsEvent {
   extraData: Buffer;
   columnCount: number;
   columnsPresent: Buffer;
-  /** UPDATE only: the columns present in the after image. */
-  columnsPresentAfter: Buffer | undefined;
   rows: Buffer;
 }
+
+export interface WriteRowsEvent extends RowsEventBase {
+  kind: 'write_rows';
+}
+
+export interface UpdateRowsEvent extends RowsEventBase {
+  kind: 'update_rows';
+  /** The columns present in the after image. */
+  columnsPresentAfter: Buffer;
+}
+
+export interface DeleteRowsEvent extends RowsEventBase {
+  kind: 'delete_rows';
+}
+
+export type RowsEvent = WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent;
 
 /** HEARTBEAT (27): sent by the server when no event was sent for the heartbeat period. */
 export interface HeartbeatEvent {

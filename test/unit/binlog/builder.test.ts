@@ -291,9 +291,10 @@ describe('builder → decoder round trips', () => {
             stmtEnd: true,
             columnCount: 2,
             columnsPresent: Buffer.from([0xff]),
-            columnsPresentAfter: kind === 'update_rows' ? Buffer.from([0xff]) : undefined,
+            ...(kind === 'update_rows' ? { columnsPresentAfter: Buffer.from([0xff]) } : {}),
             rows,
           });
+          expect('columnsPresentAfter' in e).toBe(kind === 'update_rows');
         }
       }
     }

@@ -8,6 +8,7 @@ import {
   readBinlogFile,
   type BinlogEvent,
   type PositionedEvent,
+  type TableMapEvent,
 } from '../../../src/binlog/index.js';
 import { binlogFixture, binlogFixturesDir, describeWithBinlogFixtures } from '../../helpers/fixtures.js';
 import { parseMariadbBinlogDump, type Dump, type DumpEvent } from './mariadb-binlog-dump.js';
@@ -31,6 +32,12 @@ const EXPECTED_ERRORS: Record<string, { code: string; position: number; typeCode
       events: 872,
     },
   };
+
+/** Column values whose metadata mariadb-binlog printed (guards against the dump parser matching nothing). */
+const EXPECTED_COLUMN_CHECKS: Record<string, number> = {
+  'generated-mariadb-10.11.19/primary-m1-bin.000002': 182,
+  'rust_mysql_common/write-full-row.binlog': 21,
+};
 
 interface Fixture {
   /** Path relative to shared/fixtures/binlog. */
@@ -102,6 +109,9 @@ function utcDumpTime(ts: number): string {
   return `${date} ${String(d.getUTCHours()).padStart(2, ' ')}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }
 
+/** How many printed context values (sql_mode, use, collations) were compared, over all fixtures. */
+let printedChecks = 0;
+
 /** Compares one decoded event with what mariadb-binlog printed for it. */
 function expectSameEvent(got: PositionedEvent, want: DumpEvent, bytes: Buffer, where: string): void {
   const { event, position } = got;
@@ -130,7 +140,17 @@ function expectSameDetails(event: BinlogEvent, want: DumpEvent, ctx: string): vo
           sql: event.sql,
         },
         ctx,
-      ).toEqual(want.query);
+      ).toEqual({ ...want.query, printed: undefined });
+      {
+        const p = want.query?.printed ?? {};
+        if (p.sqlMode !== undefined) expect(event.statusVars.sqlMode, ctx).toBe(p.sqlMode);
+        if (p.use !== undefined) expect(event.db, ctx).toBe(p.use);
+        if (p.collationConnection !== undefined) {
+          expect(event.statusVars.charset?.collationConnection, ctx).toBe(p.collationConnection);
+          expect(event.statusVars.charset?.collationServer, ctx).toBe(p.collationServer);
+        }
+        printedChecks += Object.keys(p).length;
+      }
       break;
     case 'annotate_rows':
       expect(event.sql, ctx).toBe(want.annotate);
@@ -213,11 +233,33 @@ describeWithBinlogFixtures('binlog fixtures (shared/fixtures/binlog) against mar
       const dumped = fx.dump.events;
       if (fx.dump.complete) expect(events.length).toBe(dumped.length);
       else expect(events.length).toBeGreaterThanOrEqual(dumped.length);
-      for (let i = 0; i < dumped.length; i++) expectSameEvent(events[i], dumped[i], fx.bytes, name);
+      const tableMaps = new Map<string, TableMapEvent>();
+      let columnsChecked = 0;
+      for (let i = 0; i < dumped.length; i++) {
+        const got = events[i];
+        expectSameEvent(got, dumped[i], fx.bytes, name);
+        if (got.event.kind === 'table_map') tableMaps.set(`${got.event.db}.${got.event.table}`, got.event);
+        // Column metadata and nullability of the TABLE_MAP, as -vv printed them per row value.
+        for (const c of dumped[i].columns ?? []) {
+          const map = tableMaps.get(c.table);
+          const ctx = `${name} @${got.position} ${c.table} column ${c.column} ${c.type}`;
+          expect(map, ctx).toBeDefined();
+          expect(map?.columnMeta[c.column - 1], ctx).toBe(c.meta);
+          const bit = ((map?.nullBitmap[(c.column - 1) >> 3] ?? 0) >> ((c.column - 1) & 7)) & 1;
+          expect(bit, ctx).toBe(c.nullable ? 1 : 0);
+          columnsChecked++;
+        }
+      }
+      if (EXPECTED_COLUMN_CHECKS[name] !== undefined)
+        expect(columnsChecked).toBe(EXPECTED_COLUMN_CHECKS[name]);
 
       // Every `# at N` is the start of a decoded event.
       const starts = new Set(events.map((e) => e.position));
       for (const p of fx.dump.at) expect(starts.has(p), `${name}: # at ${p}`).toBe(true);
     });
   }
+
+  it('compared the SET context mariadb-binlog printed (sql_mode, use, collations)', () => {
+    expect(printedChecks).toBe(208);
+  });
 });

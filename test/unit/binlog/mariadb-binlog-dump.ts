@@ -15,7 +15,15 @@ export interface DumpEvent {
   /** Event type codes the description can stand for (rows events do not say v1 or v2). */
   typeCodes: number[];
   /** Query: thread_id, exec_time, error_code, xid (MariaDB Q_XID status var). */
-  query?: { threadId: number; execTime: number; errorCode: number; xid: bigint; sql: string };
+  query?: {
+    threadId: number;
+    execTime: number;
+    errorCode: number;
+    xid: bigint;
+    sql: string;
+    /** Context lines mariadb-binlog printed because they changed: sql_mode, `use db`, collations. */
+    printed: { sqlMode?: bigint; use?: string; collationConnection?: number; collationServer?: number };
+  };
   annotate?: string;
   gtid?: string;
   xid?: bigint;
@@ -24,6 +32,11 @@ export interface DumpEvent {
   gtidList?: string[];
   tableMap?: { db: string; table: string; tableId: number };
   rows?: { tableId: number; stmtEnd: boolean };
+  /**
+   * Rows events: the `meta=`/`nullable=` that -vv printed per column value. mariadb-binlog prints the
+   * rows of a whole statement after its STMT_END event, so these are keyed by table (`db.table`).
+   */
+  columns?: { table: string; column: number; type: string; meta: number; nullable: boolean }[];
   /** Lines after the header line up to the next event. */
   body: string[];
 }
@@ -103,6 +116,7 @@ function classify(e: DumpEvent): void {
       errorCode: Number(m[4]),
       xid: BigInt(m[5]),
       sql: statementText(e.body),
+      printed: printedContext(e.body),
     };
   } else if ((m = /^Xid = (\d+)$/.exec(d))) {
     e.typeCodes = [16];
@@ -131,6 +145,22 @@ function classify(e: DumpEvent): void {
     const base = { Write: 0, Update: 1, Delete: 2 }[m[1] as 'Write' | 'Update' | 'Delete'];
     e.typeCodes = m[2] ? [166 + base, 169 + base] : [23 + base, 30 + base];
     e.rows = { tableId: Number(m[3]), stmtEnd: m[4] !== undefined };
+    e.columns = [];
+    let table = '';
+    for (const line of e.body) {
+      const t = /^### (?:INSERT INTO|UPDATE|DELETE FROM) `(.*)`\.`(.*)`$/.exec(line);
+      if (t) table = `${t[1]}.${t[2]}`;
+      const c = /^### {3}@(\d+)=.* \/\* ([^*]*?) meta=(\d+) nullable=(\d) is_null=\d \*\/$/.exec(line);
+      if (c) {
+        e.columns.push({
+          table,
+          column: Number(c[1]),
+          type: c[2],
+          meta: Number(c[3]),
+          nullable: c[4] === '1',
+        });
+      }
+    }
   } else if ((m = /^Rotate to (.*) {2}pos: (\d+)$/.exec(d))) {
     e.typeCodes = [4];
     e.rotate = { nextFile: m[1], position: Number(m[2]) };
@@ -159,4 +189,20 @@ function statementText(body: string[]): string {
   const head = text.slice(0, end);
   const prev = head.lastIndexOf('/*!*/;\n');
   return prev < 0 ? head : head.slice(prev + '/*!*/;\n'.length);
+}
+
+function printedContext(body: string[]): NonNullable<DumpEvent['query']>['printed'] {
+  const out: NonNullable<DumpEvent['query']>['printed'] = {};
+  for (const line of body) {
+    let m: RegExpExecArray | null;
+    if ((m = /^SET @@session\.sql_mode=(\d+)\/\*!\*\/;$/.exec(line))) out.sqlMode = BigInt(m[1]);
+    else if ((m = /^use `(.*)`\/\*!\*\/;$/.exec(line))) out.use = m[1]!;
+    else if (
+      (m = /,@@session\.collation_connection=(\d+),@@session\.collation_server=(\d+)\/\*!\*\/;$/.exec(line))
+    ) {
+      out.collationConnection = Number(m[1]);
+      out.collationServer = Number(m[2]);
+    }
+  }
+  return out;
 }
