@@ -111,11 +111,19 @@ export async function runDemo(args: readonly string[] = []): Promise<number> {
       });
     }
   } finally {
+    // A terminal's Ctrl-C reaches us twice (the process group, and tsx relaying it): keep listening so
+    // a repeated signal does not cut the cleanup short.
+    const again = (): void => say('Still stopping; the cluster is being cleaned up…');
+    process.on('SIGINT', again);
+    process.on('SIGTERM', again);
     say('Stopping…');
     regionCache.close();
     await tailer.stop();
     await sink.close();
     await cluster.stop();
+    process.off('SIGINT', again);
+    process.off('SIGTERM', again);
+    say('Stopped; all servers ended and their files removed.');
   }
   return ok ? 0 : 1;
 }
