@@ -339,27 +339,6 @@ export function buildRows(f: RowsFields, opts: EventOptions = {}): Buffer {
   return buildEvent(type, Buffer.concat(parts), opts);
 }
 
-export interface MysqlGtidFields {
-  anonymous?: boolean;
-  flags?: number;
-  /** UUID with or without dashes; all zero for anonymous. */
-  sid?: string;
-  gno: bigint;
-  lastCommitted?: bigint;
-  sequenceNumber?: bigint;
-}
-
-export function buildMysqlGtid(f: MysqlGtidFields, opts: EventOptions = {}): Buffer {
-  const b = Buffer.alloc(42);
-  b[0] = f.flags ?? 1;
-  Buffer.from((f.sid ?? '00000000-0000-0000-0000-000000000000').replace(/-/g, ''), 'hex').copy(b, 1);
-  b.writeBigUInt64LE(f.gno, 17);
-  b[25] = 2;
-  b.writeBigUInt64LE(f.lastCommitted ?? 0n, 26);
-  b.writeBigUInt64LE(f.sequenceNumber ?? 1n, 34);
-  return buildEvent(f.anonymous ? EventType.ANONYMOUS_GTID : EventType.GTID, b, opts);
-}
-
 /** MySQL length-encoded integer. */
 export function packedInt(n: number): Buffer {
   if (n < 0xfb) return Buffer.of(n);
@@ -380,6 +359,8 @@ export function packedInt(n: number): Buffer {
   b.writeBigUInt64LE(BigInt(n), 1);
   return b;
 }
+
+export * from './builder-mysql.js';
 
 export interface BinlogFileBuilderOptions {
   checksum?: ChecksumAlgorithm;

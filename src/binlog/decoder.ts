@@ -7,20 +7,27 @@ import {
   decodeBinlogCheckpoint,
   decodeFormatDescription,
   decodeHeartbeat,
+  decodeHeartbeatV2,
+  decodeIncident,
   decodeRotate,
   decodeStop,
   decodeXid,
 } from './events/control.js';
-import { decodeMariadbGtid, decodeMariadbGtidList, decodeMysqlGtid } from './events/gtid.js';
+import { decodeMariadbGtid, decodeMariadbGtidList } from './events/mariadb-gtid.js';
+import { decodeMysqlGtid, decodeMysqlGtidTagged, decodePreviousGtids } from './events/mysql-gtid.js';
 import { decodeQuery } from './events/query.js';
-import { decodeRows, decodeTableMap, isRowsEventType } from './events/rows.js';
+import { decodeRows, isRowsEventType } from './events/rows.js';
+import { decodeIntvar, decodeRand, decodeUserVar } from './events/statement-context.js';
+import { decodeTableMap } from './events/table-map.js';
 import { decodeAnnotateRows, decodeRowsQuery } from './events/text.js';
+import { decodeTransactionPayload } from './events/transaction-payload.js';
 import type {
   BinlogEvent,
   ChecksumAlgorithm,
   EventHeader,
   FormatDescriptionEvent,
   TableMapEvent,
+  TransactionPayloadEvent,
 } from './events/types.js';
 import { decodeHeader } from './header.js';
 
@@ -78,6 +85,34 @@ export class BinlogDecoder {
    * event in its file (used in error messages only).
    */
   decode(event: Buffer, position?: number): BinlogEvent {
+    return this.decodeEvent(event, position, false);
+  }
+
+  /**
+   * The events inside a TRANSACTION_PAYLOAD, decoded lazily one by one (they carry no checksum and
+   * log_pos 0). TABLE_MAPs among them are cached like any other.
+   */
+  *payloadEvents(payload: TransactionPayloadEvent): Generator<BinlogEvent, void, undefined> {
+    const bytes = payload.payload;
+    let offset = 0;
+    while (offset < bytes.length) {
+      if (bytes.length - offset < EVENT_HEADER_LENGTH) {
+        throw new BinlogDecodeError('MALFORMED_EVENT', `transaction payload ends inside an event header`, {
+          file: this.currentFile,
+          typeCode: EventType.TRANSACTION_PAYLOAD,
+        });
+      }
+      const size = bytes.readUInt32LE(offset + 9);
+      yield this.decodeEvent(
+        bytes.subarray(offset, Math.min(bytes.length, offset + Math.max(size, 1))),
+        undefined,
+        true,
+      );
+      offset += size;
+    }
+  }
+
+  private decodeEvent(event: Buffer, position: number | undefined, inPayload: boolean): BinlogEvent {
     let typeCode: number | undefined;
     try {
       if (event.length < EVENT_HEADER_LENGTH) {
@@ -100,9 +135,10 @@ export class BinlogDecoder {
           `event_size ${header.eventSize} but ${event.length} bytes were given`,
         );
       }
-      if (typeCode === EventType.FORMAT_DESCRIPTION) return this.onFormatDescription(event, header);
+      if (typeCode === EventType.FORMAT_DESCRIPTION && !inPayload)
+        return this.onFormatDescription(event, header);
 
-      const crc = this.hasChecksum(event);
+      const crc = !inPayload && this.hasChecksum(event);
       const end = crc ? event.length - CHECKSUM_LENGTH : event.length;
       if (crc) {
         if (end < EVENT_HEADER_LENGTH) {
@@ -183,6 +219,22 @@ export class BinlogDecoder {
       case EventType.GTID:
       case EventType.ANONYMOUS_GTID:
         return decodeMysqlGtid(c, header, ctx);
+      case EventType.GTID_TAGGED:
+        return decodeMysqlGtidTagged(c, header);
+      case EventType.PREVIOUS_GTIDS:
+        return decodePreviousGtids(c, header);
+      case EventType.HEARTBEAT_V2:
+        return decodeHeartbeatV2(c, header);
+      case EventType.INTVAR:
+        return decodeIntvar(c, header);
+      case EventType.RAND:
+        return decodeRand(c, header);
+      case EventType.USER_VAR:
+        return decodeUserVar(c, header);
+      case EventType.INCIDENT:
+        return decodeIncident(c, header, ctx);
+      case EventType.TRANSACTION_PAYLOAD:
+        return decodeTransactionPayload(c, header);
       default:
         if (isRowsEventType(header.typeCode)) return decodeRows(c, header, ctx);
         return { kind: 'unknown', header, typeCode: header.typeCode, body: c.rest() };

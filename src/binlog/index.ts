@@ -7,5 +7,6 @@ export { readBinlogFile, type PositionedEvent, type ReadBinlogFileOptions } from
 export { BinlogDecodeError, type BinlogDecodeErrorCode, type BinlogErrorContext } from './errors.js';
 export { EventType, EventFlag, eventTypeName, BINLOG_MAGIC, EVENT_HEADER_LENGTH } from './constants.js';
 export { decodeHeader } from './header.js';
-export { formatUuid } from './events/gtid.js';
+export { formatGtidSet, formatUuid } from './events/mysql-gtid.js';
+export { ColumnType } from './events/table-map.js';
 export type * from './events/types.js';

@@ -8,6 +8,7 @@ import type {
   EventHeader,
   FormatDescriptionEvent,
   HeartbeatEvent,
+  IncidentEvent,
   RotateEvent,
   StopEvent,
   XidEvent,
@@ -97,7 +98,37 @@ export function decodeStop(header: EventHeader): StopEvent {
 
 /* HEARTBEAT (27): current binlog file name to the end of the body; the position is header log_pos. */
 export function decodeHeartbeat(c: Cursor, header: EventHeader): HeartbeatEvent {
-  return { kind: 'heartbeat', header, file: c.restStr() };
+  return { kind: 'heartbeat', header, version: 1, file: c.restStr(), position: header.nextPosition };
+}
+
+/*
+ * HEARTBEAT_V2 (41, MySQL 8.0.26+): fields of type u8 | length packed | value, until type 0 or the end:
+ * 1 = binlog file name, 2 = position (a packed integer inside the value).
+ */
+export function decodeHeartbeatV2(c: Cursor, header: EventHeader): HeartbeatEvent {
+  let file = '';
+  let position = header.nextPosition;
+  while (c.remaining > 0) {
+    const type = c.u8('heartbeat field type');
+    if (type === 0) break;
+    const len = c.packed('heartbeat field length');
+    const end = c.pos + len;
+    c.need(len, 'heartbeat field');
+    if (type === 1) file = c.str(len, 'heartbeat file name');
+    else if (type === 2) position = c.packed('heartbeat position');
+    c.pos = end;
+  }
+  return { kind: 'heartbeat', header, version: 2, file, position };
+}
+
+/* INCIDENT (26): post-header incident u16 | body: message_length u8 | message. */
+export function decodeIncident(c: Cursor, header: EventHeader, ctx: BodyContext): IncidentEvent {
+  const start = c.pos;
+  const incident = c.u16('incident');
+  c.pos = start;
+  c.skip(Math.max(2, ctx.postHeaderLength(header.typeCode)), 'incident post-header');
+  const message = c.remaining > 0 ? c.str(c.u8('incident message length'), 'incident message') : '';
+  return { kind: 'incident', header, incident, message };
 }
 
 /* MariaDB BINLOG_CHECKPOINT (161): name_length u32 | name. */

@@ -1,13 +1,5 @@
 import type { Cursor } from '../cursor.js';
-import { EventType } from '../constants.js';
-import type { BodyContext } from './context.js';
-import type {
-  EventHeader,
-  MariadbGtid,
-  MariadbGtidEvent,
-  MariadbGtidListEvent,
-  MysqlGtidEvent,
-} from './types.js';
+import type { EventHeader, MariadbGtid, MariadbGtidEvent, MariadbGtidListEvent } from './types.js';
 
 const FL_STANDALONE = 0x01;
 const FL_GROUP_COMMIT_ID = 0x02;
@@ -75,42 +67,4 @@ export function decodeMariadbGtidList(c: Cursor, header: EventHeader): MariadbGt
     gtids.push({ domainId: c.u32(), serverId: c.u32(), seqNo: c.u64() });
   }
   return { kind: 'mariadb_gtid_list', header, flags: word >>> 28, gtids };
-}
-
-/*
- * MySQL GTID (33) / ANONYMOUS_GTID (34), post-header:
- *   flags u8 | sid 16 bytes | gno i64 | (5.7+, post-header 42) ts_type u8 = 2 | last_committed i64
- *   | sequence_number i64
- * (8.0 body fields — commit timestamps, transaction length, server versions — are not decoded yet.)
- */
-export function decodeMysqlGtid(c: Cursor, header: EventHeader, ctx: BodyContext): MysqlGtidEvent {
-  const anonymous = header.typeCode === EventType.ANONYMOUS_GTID;
-  const postHeader = ctx.postHeaderLength(header.typeCode);
-  const flags = c.u8('gtid flags');
-  const sid = formatUuid(c.bytes(16, 'sid'));
-  const gno = c.u64('gno');
-  let lastCommitted: bigint | undefined;
-  let sequenceNumber: bigint | undefined;
-  // A post-header length of 0 means the FDE (e.g. a MariaDB one) does not know the type: go by content.
-  if ((postHeader === 0 || postHeader >= 42) && c.remaining >= 17 && c.buf[c.pos] === 2) {
-    c.skip(1);
-    lastCommitted = c.u64('last_committed');
-    sequenceNumber = c.u64('sequence_number');
-  }
-  return {
-    kind: 'mysql_gtid',
-    header,
-    anonymous,
-    flags,
-    sid,
-    gno,
-    gtid: anonymous ? 'ANONYMOUS' : `${sid}:${gno}`,
-    lastCommitted,
-    sequenceNumber,
-  };
-}
-
-export function formatUuid(b: Buffer): string {
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -181,8 +181,45 @@ export interface TableMapEvent {
   columnMeta: number[];
   /** Bit i set: column i is nullable. */
   nullBitmap: Buffer;
-  /** Optional metadata TLVs (binlog_row_metadata), undecoded; empty when absent. */
+  /** Optional metadata TLVs (binlog_row_metadata), as stored; empty when absent. */
   optionalMetadataRaw: Buffer;
+  /** The same, decoded ({} when absent). */
+  optionalMetadata: TableMapOptionalMetadata;
+}
+
+/** Charset (collation id) of each character column: a default plus the exceptions. */
+export interface DefaultCharset {
+  defaultCollation: number;
+  /** `charColumn` counts character columns only (0 = the first character column). */
+  exceptions: { charColumn: number; collation: number }[];
+}
+
+/**
+ * TABLE_MAP optional metadata (MySQL binlog_row_metadata, MariaDB 10.5+). Each field is present only if
+ * the server wrote it (MINIMAL: signedness, charsets, geometry types, enum/set charsets; FULL adds column
+ * names, enum/set values, primary key, visibility).
+ */
+export interface TableMapOptionalMetadata {
+  /** SIGNEDNESS bits, MSB first, one per numeric column in column order, then padding (true = UNSIGNED). */
+  signednessBits?: boolean[];
+  defaultCharset?: DefaultCharset;
+  /** COLUMN_CHARSET: one collation id per character column. */
+  columnCharsets?: number[];
+  columnNames?: string[];
+  /** One list of member names per SET column. */
+  setValues?: string[][];
+  /** One list of member names per ENUM column. */
+  enumValues?: string[][];
+  geometryTypes?: number[];
+  /** SIMPLE_PRIMARY_KEY (prefix 0) or PRIMARY_KEY_WITH_PREFIX; column indexes are 0-based. */
+  primaryKey?: { column: number; prefix: number }[];
+  enumAndSetDefaultCharset?: DefaultCharset;
+  enumAndSetColumnCharsets?: number[];
+  /** COLUMN_VISIBILITY, one per column (false = INVISIBLE). */
+  columnVisibility?: boolean[];
+  vectorDimensionality?: number[];
+  /** Types this decoder does not know, kept raw. */
+  unknown?: { type: number; value: Buffer }[];
 }
 
 export type RowsEventKind = 'write_rows' | 'update_rows' | 'delete_rows';
@@ -223,12 +260,15 @@ export interface DeleteRowsEvent extends RowsEventBase {
 
 export type RowsEvent = WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent;
 
-/** HEARTBEAT (27): sent by the server when no event was sent for the heartbeat period. */
+/** HEARTBEAT (27) and HEARTBEAT_V2 (41): sent when no event was sent for the heartbeat period. */
 export interface HeartbeatEvent {
   kind: 'heartbeat';
   header: EventHeader;
+  version: 1 | 2;
   /** Current binlog file of the server. */
   file: string;
+  /** Position in that file: header log_pos for v1, the 64-bit field for v2. */
+  position: number;
 }
 
 /** STOP (3): the server shut down; the file ends here. */
@@ -237,20 +277,109 @@ export interface StopEvent {
   header: EventHeader;
 }
 
-/** MySQL GTID (33) and ANONYMOUS_GTID (34). */
+/** MySQL GTID (33), ANONYMOUS_GTID (34) and GTID_TAGGED (42). */
 export interface MysqlGtidEvent {
   kind: 'mysql_gtid';
   header: EventHeader;
   anonymous: boolean;
+  /** GTID_TAGGED (42, MySQL 8.3+). */
+  tagged: boolean;
   flags: number;
   /** Source UUID, lower-case with dashes. */
   sid: string;
+  /** GTID tag (tagged events with a tag only). */
+  tag: string | undefined;
   gno: bigint;
-  /** `sid:gno` (for anonymous GTIDs `ANONYMOUS`). */
+  /** `sid:gno`, `sid:tag:gno`, or `ANONYMOUS`. */
   gtid: string;
   /** Logical clock (5.7+); undefined when the post-header is the short 5.6 one. */
   lastCommitted: bigint | undefined;
   sequenceNumber: bigint | undefined;
+  /** Microseconds since the epoch (8.0.1+). */
+  immediateCommitTimestamp: bigint | undefined;
+  originalCommitTimestamp: bigint | undefined;
+  /** Bytes of the whole transaction, this event included (8.0.2+). */
+  transactionLength: number | undefined;
+  /** E.g. 80045 (8.0.14+). */
+  immediateServerVersion: number | undefined;
+  originalServerVersion: number | undefined;
+  commitGroupTicket: bigint | undefined;
+}
+
+/** [start, end) of GNOs. */
+export interface GtidInterval {
+  start: bigint;
+  end: bigint;
+}
+
+export interface TaggedSid {
+  uuid: string;
+  tag: string | undefined;
+  intervals: GtidInterval[];
+}
+
+/** MySQL PREVIOUS_GTIDS (35): the GTID set executed before this file. */
+export interface PreviousGtidsEvent {
+  kind: 'previous_gtids';
+  header: EventHeader;
+  tagged: boolean;
+  sids: TaggedSid[];
+  /** MySQL text form, e.g. `3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7`. */
+  gtidSet: string;
+}
+
+/** INTVAR (5): LAST_INSERT_ID (1) or INSERT_ID (2) for the next statement-format QUERY. */
+export interface IntvarEvent {
+  kind: 'intvar';
+  header: EventHeader;
+  intvarType: number;
+  value: bigint;
+}
+
+/** RAND (13): RAND() seeds for the next statement-format QUERY. */
+export interface RandEvent {
+  kind: 'rand';
+  header: EventHeader;
+  seed1: bigint;
+  seed2: bigint;
+}
+
+/** USER_VAR (14): a user variable the next statement-format QUERY reads. */
+export interface UserVarEvent {
+  kind: 'user_var';
+  header: EventHeader;
+  name: string;
+  isNull: boolean;
+  /** Item_result: 0 STRING, 1 REAL, 2 INT, 4 DECIMAL. Undefined when NULL. */
+  valueType: number | undefined;
+  charset: number | undefined;
+  /** The raw value bytes (string bytes; 8-byte double/int; decimal precision, scale, digits). */
+  value: Buffer | undefined;
+  /** Bit 1: unsigned integer (5.6+); 0 when absent. */
+  flags: number;
+}
+
+/** INCIDENT (26): something happened on the source that may have made the binlog incomplete. */
+export interface IncidentEvent {
+  kind: 'incident';
+  header: EventHeader;
+  /** 1 = LOST_EVENTS. */
+  incident: number;
+  message: string;
+}
+
+/**
+ * MySQL TRANSACTION_PAYLOAD (40): a whole transaction's events, compressed. `payload` is the
+ * decompressed inner events (no checksum, log_pos 0); decode them with `BinlogDecoder.payloadEvents`.
+ */
+export interface TransactionPayloadEvent {
+  kind: 'transaction_payload';
+  header: EventHeader;
+  /** 0 = zstd, 255 = none. */
+  compressionType: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  payload: Buffer;
 }
 
 /** Any event type this decoder does not decode. Never an error. */
@@ -277,6 +406,12 @@ export type BinlogEvent =
   | HeartbeatEvent
   | StopEvent
   | MysqlGtidEvent
+  | PreviousGtidsEvent
+  | IntvarEvent
+  | RandEvent
+  | UserVarEvent
+  | IncidentEvent
+  | TransactionPayloadEvent
   | UnknownEvent;
 
 export type BinlogEventKind = BinlogEvent['kind'];

@@ -4,9 +4,10 @@ import { gunzipSync } from 'node:zlib';
 import { expect, it } from 'vitest';
 import {
   BinlogDecodeError,
+  BinlogDecoder,
+  type BinlogEvent,
   eventTypeName,
   readBinlogFile,
-  type BinlogEvent,
   type PositionedEvent,
   type TableMapEvent,
 } from '../../../src/binlog/index.js';
@@ -71,14 +72,65 @@ function loadFixture(name: string): Fixture {
   return { name, bytes, dump: parseMariadbBinlogDump(dumpText) };
 }
 
-function decodeAll(bytes: Buffer, file: string): { events: PositionedEvent[]; error: unknown } {
+interface Decoded {
+  events: PositionedEvent[];
+  /** Events inside TRANSACTION_PAYLOADs, by the position of their payload event. */
+  inner: Map<number, BinlogEvent[]>;
+  error: unknown;
+}
+
+function decodeAll(bytes: Buffer, file: string): Decoded {
   const events: PositionedEvent[] = [];
+  const inner = new Map<number, BinlogEvent[]>();
+  const decoder = new BinlogDecoder({ file });
   try {
-    for (const e of readBinlogFile(bytes, { file })) events.push(e);
-    return { events, error: undefined };
+    for (const e of readBinlogFile(bytes, { file, decoder })) {
+      events.push(e);
+      if (e.event.kind === 'transaction_payload') inner.set(e.position, [...decoder.payloadEvents(e.event)]);
+    }
+    return { events, inner, error: undefined };
   } catch (error) {
-    return { events, error };
+    return { events, inner, error };
   }
+}
+
+/** Event types the decoder leaves as `unknown` in each fixture (all others are decoded). */
+const EXPECTED_UNKNOWN: Record<string, Record<number, number>> = {
+  // Aurora's padding event (type 100, IGNORABLE flag).
+  'osheroff-mysql-binlog-connector-java/mysql-bin.aurora-padding': { 100: 1 },
+  // LOAD DATA events (APPEND_BLOCK 9, BEGIN/EXECUTE_LOAD_QUERY 17/18) and pre-GA rows events (20-22).
+  'rust_mysql_common/ver_5_1-wl2325_r.001': { 17: 1, 18: 1 },
+  'rust_mysql_common/ver_5_1-wl2325_s.001': { 9: 1, 20: 1, 21: 1, 22: 1 },
+  'rust_mysql_common/ver_5_1_23.001': { 9: 1, 17: 1, 18: 1 },
+  'rust_mysql_common/ver_trunk_row_v2.001': { 9: 1, 17: 1, 18: 1 },
+};
+
+function unknownCensus(events: PositionedEvent[]): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const { event } of events)
+    if (event.kind === 'unknown') out[event.typeCode] = (out[event.typeCode] ?? 0) + 1;
+  return out;
+}
+
+/**
+ * MySQL 8 GTID events carry the byte length of their transaction: the GTID event through the
+ * commit, i.e. up to the next GTID (or ROTATE/STOP/end of file). Returns how many were checked.
+ */
+function expectTransactionLengths(events: PositionedEvent[], name: string): number {
+  let checked = 0;
+  for (let i = 0; i < events.length; i++) {
+    const g = events[i].event;
+    if (g.kind !== 'mysql_gtid' || g.transactionLength === undefined) continue;
+    let bytes = 0;
+    for (let j = i; j < events.length; j++) {
+      const e = events[j].event;
+      if (j > i && (e.kind === 'mysql_gtid' || e.kind === 'rotate' || e.kind === 'stop')) break;
+      bytes += e.header.eventSize;
+    }
+    expect(g.transactionLength, `${name}: transaction of GTID at ${events[i].position}`).toBe(bytes);
+    checked++;
+  }
+  return checked;
 }
 
 /** Header walk of SOURCES.md, as JSON: per file the count of events per type name. */
@@ -108,6 +160,9 @@ function utcDumpTime(ts: number): string {
   const date = `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}`;
   return `${date} ${String(d.getUTCHours()).padStart(2, ' ')}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }
+
+let transactionLengthsChecked = 0;
+let innerEvents = 0;
 
 /** How many printed context values (sql_mode, use, collations) were compared, over all fixtures. */
 let printedChecks = 0;
@@ -185,6 +240,18 @@ function expectSameDetails(event: BinlogEvent, want: DumpEvent, ctx: string): vo
     case 'delete_rows':
       expect({ tableId: event.tableId, stmtEnd: event.stmtEnd }, ctx).toEqual(want.rows);
       break;
+    case 'intvar':
+      expect(want.intvar, ctx).toEqual({
+        name: event.intvarType === 1 ? 'LAST_INSERT_ID' : 'INSERT_ID',
+        value: event.value,
+      });
+      break;
+    case 'rand':
+      expect(want.rand, ctx).toEqual({ seed1: event.seed1, seed2: event.seed2 });
+      break;
+    case 'user_var':
+      expect(want.userVar, ctx).toEqual({ name: event.name, isNull: event.isNull });
+      break;
     case 'format_description':
       expect(want.description, ctx).toContain(`server v ${event.serverVersion} created`);
       break;
@@ -204,7 +271,7 @@ describeWithBinlogFixtures('binlog fixtures (shared/fixtures/binlog) against mar
   for (const name of names) {
     it(`decodes ${name}`, () => {
       const fx = loadFixture(name);
-      const { events, error } = decodeAll(fx.bytes, path.basename(name));
+      const { events, inner, error } = decodeAll(fx.bytes, path.basename(name));
       const expected = EXPECTED_ERRORS[name];
       if (expected) {
         expect(error).toBeInstanceOf(BinlogDecodeError);
@@ -253,11 +320,24 @@ describeWithBinlogFixtures('binlog fixtures (shared/fixtures/binlog) against mar
       if (EXPECTED_COLUMN_CHECKS[name] !== undefined)
         expect(columnsChecked).toBe(EXPECTED_COLUMN_CHECKS[name]);
 
+      expect(unknownCensus(events), 'event types left undecoded').toEqual(EXPECTED_UNKNOWN[name] ?? {});
+      transactionLengthsChecked += expectTransactionLengths(events, name);
+      for (const [at, list] of inner) {
+        expect(list.length, `${name}: payload at ${at}`).toBeGreaterThan(0);
+        expect(list.every((e) => e.header.nextPosition === 0 && e.kind !== 'unknown')).toBe(true);
+        innerEvents += list.length;
+      }
+
       // Every `# at N` is the start of a decoded event.
       const starts = new Set(events.map((e) => e.position));
       for (const p of fx.dump.at) expect(starts.has(p), `${name}: # at ${p}`).toBe(true);
     });
   }
+
+  it('checked MySQL transaction lengths and decoded the events inside TRANSACTION_PAYLOADs', () => {
+    expect(transactionLengthsChecked).toBe(31);
+    expect(innerEvents).toBe(17);
+  });
 
   it('compared the SET context mariadb-binlog printed (sql_mode, use, collations)', () => {
     expect(printedChecks).toBe(208);

@@ -28,6 +28,9 @@ export interface DumpEvent {
   gtid?: string;
   xid?: bigint;
   rotate?: { nextFile: string; position: number };
+  intvar?: { name: 'INSERT_ID' | 'LAST_INSERT_ID'; value: bigint };
+  rand?: { seed1: bigint; seed2: bigint };
+  userVar?: { name: string; isNull: boolean };
   checkpoint?: string;
   gtidList?: string[];
   tableMap?: { db: string; table: string; tableId: number };
@@ -165,10 +168,19 @@ function classify(e: DumpEvent): void {
     e.typeCodes = [4];
     e.rotate = { nextFile: m[1], position: Number(m[2]) };
   } else if (d === 'Stop') e.typeCodes = [3];
-  else if (d === 'Intvar') e.typeCodes = [5];
-  else if (d === 'Rand') e.typeCodes = [13];
-  else if (d === 'User_var') e.typeCodes = [14];
-  else if (d.startsWith('Execute_load_query')) e.typeCodes = [18];
+  else if (d === 'Intvar') {
+    e.typeCodes = [5];
+    const v = /^SET (INSERT_ID|LAST_INSERT_ID)=(\d+)\/\*!\*\/;$/.exec(e.body[0] ?? '');
+    if (v) e.intvar = { name: v[1] as 'INSERT_ID' | 'LAST_INSERT_ID', value: BigInt(v[2]) };
+  } else if (d === 'Rand') {
+    e.typeCodes = [13];
+    const v = /^SET @@RAND_SEED1=(\d+), @@RAND_SEED2=(\d+)\/\*!\*\/;$/.exec(e.body[0] ?? '');
+    if (v) e.rand = { seed1: BigInt(v[1]), seed2: BigInt(v[2]) };
+  } else if (d === 'User_var') {
+    e.typeCodes = [14];
+    const v = /^SET @`(.*)`:=(.*)\/\*!\*\/;$/.exec(e.body[0] ?? '');
+    if (v) e.userVar = { name: v[1], isNull: v[2] === 'NULL' };
+  } else if (d.startsWith('Execute_load_query')) e.typeCodes = [18];
   else if (d === 'Ignorable') {
     const t = /^# Ignorable event type (\d+)/.exec(e.body[0] ?? '');
     if (t) e.typeCodes = [Number(t[1])];
