@@ -102,14 +102,15 @@ export function decodeHeartbeat(c: Cursor, header: EventHeader): HeartbeatEvent 
 }
 
 /*
- * HEARTBEAT_V2 (41, MySQL 8.0.26+): fields of type u8 | length packed | value, until type 0 or the end:
+ * HEARTBEAT_V2 (41, MySQL 8.0.26+): fields of type packed | length packed | value, until type 0 or the
+ * end (unknown types are skipped):
  * 1 = binlog file name, 2 = position (a packed integer inside the value).
  */
 export function decodeHeartbeatV2(c: Cursor, header: EventHeader): HeartbeatEvent {
   let file = '';
   let position = header.nextPosition;
   while (c.remaining > 0) {
-    const type = c.u8('heartbeat field type');
+    const type = c.packed('heartbeat field type');
     if (type === 0) break;
     const len = c.packed('heartbeat field length');
     const end = c.pos + len;

@@ -380,4 +380,16 @@ describe('builder → decoder round trips', () => {
     expect(got[0].position).toBe(4);
     expect(f.nextPosition).toBe(f.toBuffer().length);
   });
+
+  it('events over 16 MB (reassembled by the connection) decode like any other', () => {
+    const sql = `/* MEMCACHE_DIRTY big */ INSERT INTO t VALUES ('${'y'.repeat(17 * 1024 * 1024)}')`;
+    const f = new BinlogFileBuilder()
+      .add((o) => buildAnnotateRows({ sql }, o))
+      .add((o) => buildXid({ xid: 1n }, o));
+    const events = [...readBinlogFile(f.toBuffer())];
+    expect(events.map((e) => e.event.kind)).toEqual(['format_description', 'annotate_rows', 'xid']);
+    const a = events[1]?.event;
+    expect(a?.kind === 'annotate_rows' && a.sql.length).toBe(sql.length);
+    expect(a?.header.eventSize).toBe(19 + sql.length + 4);
+  });
 });
