@@ -3,6 +3,8 @@
  * same bytes decode the same way, so a retry of the decode can never help (a reconnect that re-reads the
  * event from the server is the caller's decision, not the decoder's).
  */
+import { CachetailError } from '../errors.js';
+
 export type BinlogDecodeErrorCode =
   /** The file does not start with fe 62 69 6e. */
   | 'BAD_MAGIC'
@@ -26,9 +28,9 @@ export interface BinlogErrorContext {
   typeCode?: number | undefined;
 }
 
-export class BinlogDecodeError extends Error {
-  readonly code: BinlogDecodeErrorCode;
-  readonly retryable = false as const;
+export class BinlogDecodeError extends CachetailError {
+  declare readonly code: BinlogDecodeErrorCode;
+  declare readonly retryable: false;
   readonly file: string | undefined;
   readonly position: number | undefined;
   readonly typeCode: number | undefined;
@@ -36,9 +38,8 @@ export class BinlogDecodeError extends Error {
   readonly detail: string;
 
   constructor(code: BinlogDecodeErrorCode, detail: string, ctx: BinlogErrorContext = {}) {
-    super(`${code}: ${detail}${describeContext(ctx)}`);
+    super(code, `${code}: ${detail}${describeContext(ctx)}`, { retryable: false });
     this.name = 'BinlogDecodeError';
-    this.code = code;
     this.detail = detail;
     this.file = ctx.file;
     this.position = ctx.position;

@@ -13,8 +13,8 @@ export interface AnnotationCounters {
 
 /** Statement text → valid keys; rejected keys are counted and logged, never deleted mangled. */
 export function annotationExtractor(log: Logger, counters: AnnotationCounters): KeyExtractor {
-  return (sql) => {
-    const result = extractAnnotations(sql);
+  return (sql, lex) => {
+    const result = extractAnnotations(sql, lex);
     if (result.rejected.length > 0) {
       counters.rejectedKeys += result.rejected.length;
       log.warn({ rejected: result.rejected }, 'annotation keys rejected (not deleted)');

@@ -142,7 +142,20 @@ export class Tailer {
     await conn.startDump(this.opts.source, start, {
       onEvent: (bytes) => {
         this.stats.events++;
-        const ev = decoder.decode(bytes);
+        const end = bytes.length >= 17 ? bytes.readUInt32LE(13) : 0;
+        // Artificial events (fake ROTATE, the FDE re-sent at dump start) have log_pos 0: no position.
+        const ev = decoder.decode(bytes, end > 0 ? end - bytes.length : undefined);
+        if (ev.kind === 'transaction_payload') {
+          // MySQL compressed transaction: inner events have no position; they belong to this event.
+          for (const inner of decoder.payloadEvents(ev)) {
+            const txn = assembler.push({
+              ...inner,
+              header: { ...inner.header, nextPosition: ev.header.nextPosition },
+            });
+            if (txn) this.committed(txn);
+          }
+          return;
+        }
         const txn = assembler.push(ev);
         if (txn) this.committed(txn);
       },

@@ -8,11 +8,15 @@
  * changed non-transactional tables (those changes stay), and a group cut off by a new GTID is flushed.
  * An extra delete costs one cache miss; a missed one serves stale data until the TTL.
  */
+import { lexOptionsFromSqlMode, type LexOptions } from '../annotate/index.js';
 import type { BinlogEvent } from '../binlog/index.js';
 import type { CommittedTransaction } from '../sinks/sink.js';
 
-/** Extracts the valid keys a statement text carries (annotation grammar, src/annotate). */
-export type KeyExtractor = (sql: string) => readonly string[];
+/**
+ * Extracts the valid keys a statement text carries (annotation grammar, src/annotate). `lex` says how
+ * the server lexed the text (sql_mode NO_BACKSLASH_ESCAPES / ANSI_QUOTES).
+ */
+export type KeyExtractor = (sql: string, lex: LexOptions) => readonly string[];
 
 interface OpenTransaction {
   gtid: string | undefined;
@@ -38,6 +42,11 @@ function startOf(ev: BinlogEvent): number {
 export class TransactionAssembler {
   private open: OpenTransaction | null = null;
   private file = '';
+  /**
+   * sql_mode of the last QUERY event. Annotate_rows/Rows_query events carry none; the session's mode
+   * is on the BEGIN query that opens their transaction.
+   */
+  private lex: LexOptions = {};
 
   constructor(private readonly extract: KeyExtractor) {}
 
@@ -92,6 +101,7 @@ export class TransactionAssembler {
   }
 
   private query(ev: Extract<BinlogEvent, { kind: 'query' }>): CommittedTransaction | null {
+    if (ev.statusVars.sqlMode !== undefined) this.lex = lexOptionsFromSqlMode(ev.statusVars.sqlMode);
     const word = leadingWord(ev.sql);
     if (word === 'BEGIN' || word === 'XA START') {
       if (!this.open) this.open = { gtid: undefined, explicit: true, keys: new Set() };
@@ -108,7 +118,7 @@ export class TransactionAssembler {
   }
 
   private addKeys(sql: string): void {
-    const keys = this.extract(sql);
+    const keys = this.extract(sql, this.lex);
     if (!this.open) this.open = { gtid: undefined, explicit: false, keys: new Set() };
     for (const k of keys) this.open.keys.add(k);
   }
