@@ -1,0 +1,23 @@
+/**
+ * The command table of the `cachetail` CLI. Each command lives in its own module, loaded only when run,
+ * and returns the process exit code.
+ */
+export interface Command {
+  usage: string;
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+export const commands: Record<string, Command> = {
+  tail: {
+    usage: 'tail [--config FILE]',
+    summary:
+      "tail the local replica's binlog and invalidate memcached (config: FILE and/or CACHETAIL_* env vars)",
+    run: async (args) => (await import('./tail.js')).tailCommand(args),
+  },
+  demo: {
+    usage: 'demo [--once]',
+    summary: 'start the local two-region cluster and play the Jason → Monkey scenario (--once: then exit)',
+    run: async (args) => (await import('../demo.js')).runDemo(args),
+  },
+};
