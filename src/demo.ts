@@ -3,6 +3,7 @@
  * memcached per region), runs a tailer next to the replica, plays the original Jason → Monkey scenario
  * step by step, then keeps running until Ctrl-C (or exits at once with --once) and cleans up.
  */
+import { join } from 'node:path';
 import memjs from 'memjs';
 import type { RowDataPacket } from 'mysql2/promise';
 import { annotate } from './annotate/index.js';
@@ -88,6 +89,8 @@ export async function runDemo(args: readonly string[] = []): Promise<number> {
       password: info.tailerUser.password,
     },
     memcached: { servers: [info.memcached.replica] },
+    // The checkpoint belongs to this cluster: it goes away with it.
+    stateDir: join(info.baseDir, 'tailer-state'),
   });
   const { tailer, sink } = createTailer(config, log);
   const regionCache = memjs.Client.create(info.memcached.replica, { logger: { log: () => undefined } });

@@ -13,7 +13,7 @@ export async function tailCommand(args: string[]): Promise<number> {
   const onSignal = (sig: string): void => {
     if (++signals > 1) process.exit(130);
     log.info({ signal: sig }, 'stopping');
-    void tailer.stop();
+    void tailer.stop(config.shutdown.drainMs);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -37,6 +37,12 @@ export const tailerConfigSchema = z
           .min(0)
           .default(2_000)
           .describe('Server heartbeat after this long without events, so a dead link is noticed.'),
+        livenessTimeoutMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(10_000)
+          .describe('No event or heartbeat for this long: the connection is dead, reconnect (0 = off).'),
       })
       .strict(),
     start: z
@@ -49,6 +55,41 @@ export const tailerConfigSchema = z
       ])
       .default({ kind: 'current' })
       .describe('Where to start reading: the current end of the binlog, a GTID state, or a file/position.'),
+    stateDir: z
+      .string()
+      .min(1)
+      .default('./state')
+      .describe('Directory for the checkpoint (and the sink journal); keep it on a persistent volume.'),
+    checkpoint: z
+      .object({
+        intervalMs: z
+          .number()
+          .int()
+          .positive()
+          .default(250)
+          .describe('How often the acknowledged position is written (a restart repeats at most this much).'),
+      })
+      .strict()
+      .default({ intervalMs: 250 }),
+    gapPolicy: z
+      .enum(['fail-closed', 'flush'])
+      .default('fail-closed')
+      .describe(
+        'On a gap (position purged, server changed without GTID, undecodable event): fail-closed stops and ' +
+          'reports not-ready (the edge pins users to the master region); flush empties the regional tier ' +
+          'and continues from the current end of the binlog.',
+      ),
+    shutdown: z
+      .object({
+        drainMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(10_000)
+          .describe('On SIGTERM, how long in-flight deletes may take before the tailer exits.'),
+      })
+      .strict()
+      .default({ drainMs: 10_000 }),
     memcached: z
       .object({
         servers: z.array(hostPort).min(1).describe("The region's memcached servers, in the app's order."),

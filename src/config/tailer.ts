@@ -12,6 +12,9 @@ export const tailerEnvPaths = [
   [['source', 'passwordFile'], 'string'],
   [['source', 'serverId'], 'number'],
   [['source', 'heartbeatMs'], 'number'],
+  [['source', 'livenessTimeoutMs'], 'number'],
+  [['stateDir'], 'string'],
+  [['gapPolicy'], 'string'],
   [['memcached', 'servers'], 'list'],
   [['log', 'level'], 'string'],
 ] as const;

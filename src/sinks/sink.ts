@@ -26,5 +26,7 @@ export interface InvalidationBatch {
 export interface Sink {
   readonly name: string;
   deliver(batch: InvalidationBatch, signal: AbortSignal): Promise<void>;
+  /** Drops everything the tier caches (the `flush` gap policy); optional for sinks that cannot. */
+  flush?(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { TailerConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { ReplicationConnection } from '../replication/client.js';
 import { MemcachedSink } from '../sinks/memcached/sink.js';
+import { CheckpointStore } from './checkpoint.js';
 import type { KeyExtractor } from './transactions.js';
 import { Tailer } from './tailer.js';
 
@@ -38,6 +39,10 @@ export function createTailer(config: TailerConfig, log: Logger): { tailer: Taile
     extract: annotationExtractor(log.child({ module: 'annotate' }), counters),
     log,
     connect: (source) => ReplicationConnection.open(source),
+    checkpoints: new CheckpointStore(config.stateDir),
+    checkpointIntervalMs: config.checkpoint.intervalMs,
+    gapPolicy: config.gapPolicy,
+    livenessTimeoutMs: config.source.livenessTimeoutMs,
     maxBatchKeys: config.batch.maxKeys,
     maxPendingTransactions: config.batch.maxPendingTransactions,
   });

@@ -4,31 +4,52 @@
  *  - `readPosition`: just after the last transaction read in full — where a reconnect resumes, since
  *    a partly read transaction is dropped and read again;
  *  - `acknowledged`: just after the last transaction whose deletes the sink acknowledged, with every
- *    earlier transaction acknowledged too — what a checkpoint may record.
- * Reading pauses while too many committed transactions wait for the sink (backpressure).
+ *    earlier one acknowledged too — the only position a checkpoint records.
+ * Reading pauses while too many committed transactions wait for the sink (backpressure). A gap (the
+ * position is gone, the server changed without a usable GTID, an undecodable event) is never passed
+ * silently: the gap policy either fails closed or flushes the regional tier and starts at the end.
  */
-import type { RowDataPacket } from 'mysql2/promise';
-import { BinlogDecoder } from '../binlog/index.js';
+import { BinlogDecoder, GtidState } from '../binlog/index.js';
 import { CachetailError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReplicationConnection, ReplicationSource, StartPosition } from '../replication/client.js';
 import type { CommittedTransaction, Sink } from '../sinks/sink.js';
+import type { CheckpointStore, ServerIdentity } from './checkpoint.js';
+import { DeliveryQueue } from './delivery.js';
+import {
+  currentEnd,
+  readIdentity,
+  resolveInitialStart,
+  resumeFrom,
+  sameServer,
+  type ResolvedStart,
+} from './resume.js';
 import { TransactionAssembler, type KeyExtractor } from './transactions.js';
 
 export interface Position {
   file: string;
   nextPosition: number;
-  gtid: string | undefined;
+  /** GTID state including this transaction; null when not known (file/position start, no GTIDs). */
+  gtid: GtidState | null;
 }
+
+export type GapPolicy = 'fail-closed' | 'flush';
 
 export interface TailerOptions {
   source: ReplicationSource;
-  /** 'current' = the replica's binlog end at start-up. */
+  /** Used only when there is no checkpoint. 'current' = the replica's binlog end at start-up. */
   start: StartPosition | { kind: 'current' };
   sink: Sink;
   extract: KeyExtractor;
   log: Logger;
   connect: (source: ReplicationSource) => Promise<ReplicationConnection>;
+  /** Checks run after every connect, before the dump; throws a non-retryable error to refuse. */
+  preflight?: (conn: ReplicationConnection) => Promise<void>;
+  checkpoints?: CheckpointStore;
+  checkpointIntervalMs?: number;
+  gapPolicy?: GapPolicy;
+  /** No event (heartbeats included) for this long → the link is dead; reconnect. 0 = off. */
+  livenessTimeoutMs?: number;
   maxBatchKeys: number;
   maxPendingTransactions: number;
   reconnect?: { initialMs: number; maxMs: number };
@@ -40,127 +61,212 @@ export interface TailerStats {
   keysDelivered: number;
   batches: number;
   reconnects: number;
+  gaps: number;
+  checkpointWrites: number;
 }
 
-export type TailerState = 'idle' | 'connecting' | 'streaming' | 'stopped' | 'failed';
+export type TailerState = 'idle' | 'connecting' | 'streaming' | 'failed' | 'stopped';
 
-interface Pending {
-  txn: CommittedTransaction;
-  /** `readPosition` before this transaction: acknowledged once everything before it is. */
-  before: Position | null;
+const GAP_CODES = new Set(['BINLOG_UNAVAILABLE', 'GAP_IDENTITY_CHANGED', 'CHECKPOINT_CORRUPT']);
+
+function isGap(err: unknown): boolean {
+  return err instanceof CachetailError && (GAP_CODES.has(err.code) || err.name === 'BinlogDecodeError');
 }
 
 export class Tailer {
   state: TailerState = 'idle';
-  lastError: Error | undefined;
-  readonly stats: TailerStats = { events: 0, transactions: 0, keysDelivered: 0, batches: 0, reconnects: 0 };
+  lastError: CachetailError | undefined;
+  /** True when the tailer stopped on a gap (fail-closed): the region's cache may be stale. */
+  gap = false;
+  readonly stats: TailerStats = {
+    events: 0,
+    transactions: 0,
+    keysDelivered: 0,
+    batches: 0,
+    reconnects: 0,
+    gaps: 0,
+    checkpointWrites: 0,
+  };
   readPosition: Position | null = null;
-  acknowledged: Position | null = null;
+  /** Timestamp (s) of the last event read, heartbeats included; for lag. */
+  lastEventTime = 0;
+  lastEventAt = 0;
+  identity: ServerIdentity | null = null;
 
   private readonly log: Logger;
-  private readonly queue: Pending[] = [];
-  private readonly abort = new AbortController();
+  private readonly queue: DeliveryQueue<Position>;
   private conn: ReplicationConnection | null = null;
-  private paused = false;
-  private wakeWorker: (() => void) | null = null;
   private streamEnded: ((err: Error | undefined) => void) | null = null;
   private runPromise: Promise<void> | null = null;
-  private initialStart: StartPosition | null = null;
-
-  /** Read through a getter so TypeScript does not narrow `state` across awaits. */
-  private get stopping(): boolean {
-    return this.state === 'stopped';
-  }
+  private stopRequested = false;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private savedAck: Position | null = null;
 
   constructor(private readonly opts: TailerOptions) {
     this.log = opts.log.child({ module: 'tailer' });
+    this.queue = new DeliveryQueue({
+      sink: opts.sink,
+      maxBatchKeys: opts.maxBatchKeys,
+      maxPending: opts.maxPendingTransactions,
+      log: this.log,
+      pause: () => this.conn?.pause(),
+      resume: () => this.conn?.resume(),
+      onDelivered: (keys) => {
+        this.stats.batches++;
+        this.stats.keysDelivered += keys;
+      },
+      onFailed: (err) => this.fail(err),
+    });
   }
 
-  /** Starts reading; resolves once the first dump is running. `done` settles when the tailer ends. */
+  get acknowledged(): Position | null {
+    return this.queue.acknowledged;
+  }
+
+  /** Read through a method so TypeScript does not narrow `state` across awaits. */
+  private failed(): boolean {
+    return this.state === 'failed';
+  }
+
+  get pendingTransactions(): number {
+    return this.queue.length;
+  }
+
+  /** Connects, resolves the start and begins streaming. Rejects on a refusal (preflight, config). */
   async start(): Promise<void> {
-    const start = await this.resolveStart();
-    this.initialStart = start;
-    if (start.kind === 'file') {
-      // Nothing read yet: a reconnect before the first commit must resume here, not at a new "current".
-      this.readPosition = { file: start.file, nextPosition: start.position, gtid: undefined };
-      this.acknowledged = this.readPosition;
+    const checkpoint = (await this.opts.checkpoints?.load()) ?? null;
+    const { conn, identity } = await this.connect();
+    let resolved: ResolvedStart;
+    try {
+      resolved = await resolveInitialStart(conn, identity, checkpoint, this.opts.start);
+    } catch (err) {
+      if (!isGap(err)) {
+        conn.close();
+        throw err;
+      }
+      resolved = await this.onGap(err as CachetailError, conn);
     }
-    const first = await this.connectAndDump(start);
-    this.runPromise = Promise.all([this.readLoop(first), this.deliverLoop()]).then(() => undefined);
+    if (!checkpoint && resolved.why === 'current end of the binlog') {
+      this.log.warn(
+        { file: resolved.file, position: resolved.position },
+        'no checkpoint: starting at the current end of the binlog',
+      );
+    }
+    this.log.info(
+      { from: resolved.why, start: resolved.start, gtid: resolved.gtid },
+      'resolved start position',
+    );
+    this.setStart(resolved);
+    const first = await this.dump(conn, resolved.start);
+    this.checkpointTimer = setInterval(
+      () => void this.saveCheckpoint(),
+      this.opts.checkpointIntervalMs ?? 250,
+    );
+    this.runPromise = Promise.all([this.readLoop(first), this.queue.run()]).then(() => undefined);
   }
 
+  /** Settles when the tailer has stopped (state 'stopped' or 'failed'). */
   get done(): Promise<void> {
     return this.runPromise ?? Promise.resolve();
   }
 
-  /** Stops reading, lets in-flight deliveries finish (bounded by the caller), closes the connection. */
-  async stop(): Promise<void> {
-    if (this.state === 'stopped' || this.state === 'failed') return this.done.catch(() => undefined);
-    this.state = 'stopped';
-    this.abort.abort(new CachetailError('STOPPED', 'tailer stopped', { retryable: false }));
+  /**
+   * Graceful stop: stop reading, deliver what was already read (up to `drainMs`), write the
+   * checkpoint. Deliveries still running after `drainMs` are abandoned — they are not checkpointed.
+   */
+  async stop(drainMs = 10_000): Promise<void> {
+    if (this.stopRequested) return this.done;
+    this.stopRequested = true;
     this.conn?.close();
     this.streamEnded?.(undefined);
-    this.wakeWorker?.();
+    await this.queue.drain(drainMs);
+    if (this.state !== 'failed') this.state = 'stopped';
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    await this.saveCheckpoint();
     await this.done.catch(() => undefined);
   }
 
-  private async resolveStart(): Promise<StartPosition> {
-    const start = this.opts.start;
-    if (start.kind !== 'current') return start;
-    const conn = await this.opts.connect(this.opts.source);
+  private setStart(r: ResolvedStart): void {
+    const gtid = r.gtid === null ? null : GtidState.parse(r.gtid, this.identity?.flavor);
+    this.readPosition = { file: r.file, nextPosition: r.position, gtid };
+    this.queue.reset(this.readPosition);
+  }
+
+  private async connect(): Promise<{ conn: ReplicationConnection; identity: ServerIdentity }> {
+    this.state = 'connecting';
+    const { source } = this.opts;
+    const conn = await this.opts.connect(source);
     try {
-      const rows = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
-      const row = rows[0];
-      if (!row) {
-        throw new CachetailError(
-          'BINLOG_DISABLED',
-          `${this.opts.source.host}:${this.opts.source.port} has no binary log (SHOW MASTER STATUS is empty): start it with log_bin and log_slave_updates=ON`,
-          { retryable: false },
-        );
+      const identity = await readIdentity(conn, `${source.host}:${source.port}`);
+      if (this.identity && !sameServer(this.identity, identity)) {
+        this.log.warn({ before: this.identity, now: identity }, 'the replica behind the address changed');
       }
-      const pos = { kind: 'file' as const, file: String(row.File), position: Number(row.Position) };
-      this.log.warn(
-        { file: pos.file, position: pos.position },
-        'no start position given: starting at the current end of the binlog',
-      );
-      return pos;
-    } finally {
+      this.identity = identity;
+      await this.opts.preflight?.(conn);
+      return { conn, identity };
+    } catch (err) {
       conn.close();
+      throw err;
     }
   }
 
-  private async connectAndDump(start: StartPosition): Promise<{ ended: Promise<Error | undefined> }> {
-    this.state = 'connecting';
-    const conn = await this.opts.connect(this.opts.source);
+  private async dump(
+    conn: ReplicationConnection,
+    start: StartPosition,
+  ): Promise<{ ended: Promise<Error | undefined> }> {
     this.conn = conn;
     const decoder = new BinlogDecoder({ checksumBeforeFde: 'detect' });
     const assembler = new TransactionAssembler(this.opts.extract);
-    assembler.reset(start.kind === 'file' ? start.file : '');
+    assembler.reset(this.readPosition?.file ?? '');
     const ended = new Promise<Error | undefined>((resolve) => {
       this.streamEnded = resolve;
     });
-    await conn.startDump(this.opts.source, start, {
-      onEvent: (bytes) => {
-        this.stats.events++;
-        const end = bytes.length >= 17 ? bytes.readUInt32LE(13) : 0;
-        // Artificial events (fake ROTATE, the FDE re-sent at dump start) have log_pos 0: no position.
-        const ev = decoder.decode(bytes, end > 0 ? end - bytes.length : undefined);
-        if (ev.kind === 'transaction_payload') {
-          // MySQL compressed transaction: inner events have no position; they belong to this event.
-          for (const inner of decoder.payloadEvents(ev)) {
-            const txn = assembler.push({
-              ...inner,
-              header: { ...inner.header, nextPosition: ev.header.nextPosition },
-            });
-            if (txn) this.committed(txn);
-          }
-          return;
+    let liveness: NodeJS.Timeout | null = null;
+    const timeout = this.opts.livenessTimeoutMs ?? 0;
+    this.lastEventAt = Date.now();
+    const onEvent = (bytes: Buffer): void => {
+      this.stats.events++;
+      this.lastEventAt = Date.now();
+      const end = bytes.length >= 17 ? bytes.readUInt32LE(13) : 0;
+      // Artificial events (fake ROTATE, the FDE re-sent at dump start) have log_pos 0: no position.
+      const ev = decoder.decode(bytes, end > 0 ? end - bytes.length : undefined);
+      if (ev.header.timestamp > 0) this.lastEventTime = ev.header.timestamp;
+      if (ev.kind === 'heartbeat') this.lastEventTime = Math.floor(Date.now() / 1000);
+      if (ev.kind === 'transaction_payload') {
+        // MySQL compressed transaction: inner events have no position; they belong to this event.
+        for (const inner of decoder.payloadEvents(ev)) {
+          const txn = assembler.push({
+            ...inner,
+            header: { ...inner.header, nextPosition: ev.header.nextPosition },
+          });
+          if (txn) this.committed(txn);
         }
-        const txn = assembler.push(ev);
-        if (txn) this.committed(txn);
+        return;
+      }
+      const txn = assembler.push(ev);
+      if (txn) this.committed(txn);
+    };
+    await conn.startDump(this.opts.source, start, {
+      onEvent,
+      onEnd: (err) => {
+        if (liveness) clearInterval(liveness);
+        this.streamEnded?.(err);
       },
-      onEnd: (err) => this.streamEnded?.(err),
     });
+    if (timeout > 0) {
+      liveness = setInterval(
+        () => {
+          if (Date.now() - this.lastEventAt <= timeout) return;
+          clearInterval(liveness as NodeJS.Timeout);
+          this.streamEnded?.(
+            new CachetailError('REPLICATION_DEAD', `no event or heartbeat for ${timeout} ms`, {
+              retryable: true,
+            }),
+          );
+        },
+        Math.max(50, Math.floor(timeout / 4)),
+      );
+    }
     this.state = 'streaming';
     this.log.info({ flavor: conn.flavor, serverVersion: conn.serverVersion, start }, 'binlog dump started');
     // Wrapped: an async function returning a bare promise would wait for it instead of handing it over.
@@ -169,21 +275,16 @@ export class Tailer {
 
   private committed(txn: CommittedTransaction): void {
     this.stats.transactions++;
-    const before = this.readPosition;
-    this.readPosition = { file: txn.file, nextPosition: txn.nextPosition, gtid: txn.gtid };
-    if (txn.keys.length === 0) {
-      if (this.queue.length === 0) this.acknowledged = this.readPosition;
-      return;
-    }
-    this.queue.push({ txn, before });
-    this.wakeWorker?.();
-    if (!this.paused && this.queue.length >= this.opts.maxPendingTransactions) {
-      this.paused = true;
-      this.conn?.pause();
-    }
+    const prev = this.readPosition;
+    const gtid =
+      txn.gtid !== undefined
+        ? (prev?.gtid ?? GtidState.empty(this.identity?.flavor)).add(txn.gtid)
+        : (prev?.gtid ?? null);
+    this.readPosition = { file: txn.file, nextPosition: txn.nextPosition, gtid };
+    this.queue.push(txn, this.readPosition);
   }
 
-  /** Reads until stopped; on a retryable stream error reconnects from `readPosition`. */
+  /** Reads until stopped; reconnects from `readPosition` after a retryable end; applies the gap policy. */
   private async readLoop(first: { ended: Promise<Error | undefined> }): Promise<void> {
     let { ended } = first;
     let attempt = 0;
@@ -191,83 +292,121 @@ export class Tailer {
     for (;;) {
       const err = await ended;
       this.conn?.close();
-      if (this.stopping) return;
-      if (err && err instanceof CachetailError && !err.retryable) return this.fail(err);
-      this.log.warn(
-        { err: err ? errorMessage(err) : 'server ended the dump' },
-        'binlog stream ended; reconnecting',
-      );
+      if (this.stopRequested || this.failed()) return;
+      if (err instanceof CachetailError && !err.retryable && !isGap(err)) return this.fail(err);
+      if (isGap(err)) this.log.error({ err: errorMessage(err) }, 'binlog gap');
+      else
+        this.log.warn(
+          { err: err ? errorMessage(err) : 'server ended the dump' },
+          'binlog stream ended; reconnecting',
+        );
+      let gapErr = isGap(err) ? (err as CachetailError) : null;
       for (;;) {
-        const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt++, 20));
-        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
-        if (this.stopping) return;
+        if (!gapErr) {
+          const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt++, 20));
+          await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+        }
+        if (this.stopRequested) return;
+        let conn: ReplicationConnection | null = null;
         try {
-          const from = this.readPosition;
+          const c = await this.connect();
+          conn = c.conn;
+          let resolved: ResolvedStart;
+          if (gapErr) {
+            resolved = await this.onGap(gapErr, conn);
+            gapErr = null;
+          } else {
+            resolved = this.resumePoint(c.identity);
+          }
           this.stats.reconnects++;
-          ({ ended } = await this.connectAndDump(
-            from
-              ? { kind: 'file', file: from.file, position: from.nextPosition }
-              : (this.initialStart ?? (await this.resolveStart())),
-          ));
+          ({ ended } = await this.dump(conn, resolved.start));
           attempt = 0;
           break;
         } catch (e) {
+          conn?.close();
+          if (this.failed()) return;
+          if (isGap(e)) {
+            gapErr = e as CachetailError;
+            continue;
+          }
           if (e instanceof CachetailError && !e.retryable) return this.fail(e);
+          this.state = 'connecting';
           this.log.warn({ err: errorMessage(e), attempt }, 'reconnect failed');
         }
       }
     }
   }
 
-  /** Delivers queued transactions in order, in batches of up to `maxBatchKeys` keys. */
-  private async deliverLoop(): Promise<void> {
-    const signal = this.abort.signal;
-    for (;;) {
-      if (this.queue.length === 0) {
-        if (this.state === 'stopped' || this.state === 'failed') return;
-        await new Promise<void>((r) => (this.wakeWorker = r));
-        this.wakeWorker = null;
-        continue;
-      }
-      const take: Pending[] = [];
-      const keys = new Set<string>();
-      for (const p of this.queue) {
-        if (take.length > 0 && keys.size + p.txn.keys.length > this.opts.maxBatchKeys) break;
-        take.push(p);
-        for (const k of p.txn.keys) keys.add(k);
-      }
-      try {
-        await this.opts.sink.deliver({ transactions: take.map((p) => p.txn), keys: [...keys] }, signal);
-      } catch (err) {
-        if (this.state === 'stopped') return;
-        return this.fail(err instanceof Error ? err : new Error(errorMessage(err)));
-      }
-      this.queue.splice(0, take.length);
-      this.stats.batches++;
-      this.stats.keysDelivered += keys.size;
-      const next = this.queue[0];
-      this.acknowledged = next ? next.before : this.readPosition;
-      const last = take[take.length - 1]?.txn;
-      this.log.debug({ keys: keys.size, transactions: take.length, gtid: last?.gtid }, 'invalidated');
-      if (this.paused && this.queue.length <= this.opts.maxPendingTransactions / 2) {
-        this.paused = false;
-        this.conn?.resume();
-      }
+  /** Where a reconnect resumes: the last whole transaction read (GTID state preferred on MariaDB). */
+  private resumePoint(identity: ServerIdentity): ResolvedStart {
+    const p = this.readPosition;
+    const before = this.identity;
+    const same = before === null || sameServer(before, identity);
+    return resumeFrom(
+      identity.flavor,
+      {
+        gtid: p?.gtid && !p.gtid.isEmpty ? p.gtid.toString() : null,
+        file: p?.file ?? '',
+        position: p?.nextPosition ?? 0,
+      },
+      same,
+    );
+  }
+
+  /** Applies the gap policy: fail closed (throws after marking the tailer failed) or flush and skip ahead. */
+  private async onGap(err: CachetailError, conn: ReplicationConnection): Promise<ResolvedStart> {
+    this.stats.gaps++;
+    const policy = this.opts.gapPolicy ?? 'fail-closed';
+    if (policy === 'fail-closed' || !this.opts.sink.flush) {
+      this.gap = true;
+      this.fail(err);
+    }
+    this.log.error(
+      { err: errorMessage(err), code: err.code, policy },
+      'gap: flushing the regional cache tier and continuing from the current end of the binlog',
+    );
+    await this.opts.sink.flush?.(new AbortController().signal);
+    const resolved = await currentEnd(conn);
+    this.setStart(resolved);
+    return resolved;
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    const store = this.opts.checkpoints;
+    const ack = this.acknowledged;
+    if (!store || !ack || !this.identity || ack === this.savedAck || ack.file === '' || ack.nextPosition < 4)
+      return;
+    this.savedAck = ack;
+    try {
+      await store.save({
+        version: 1,
+        server: this.identity,
+        gtid: ack.gtid && !ack.gtid.isEmpty ? ack.gtid.toString() : null,
+        file: ack.file,
+        position: ack.nextPosition,
+        writtenAt: Date.now(),
+      });
+      this.stats.checkpointWrites++;
+    } catch (err) {
+      this.savedAck = null;
+      this.log.error({ err: errorMessage(err) }, 'checkpoint write failed; will retry');
     }
   }
 
-  private fail(err: Error): void {
-    if (this.state === 'failed') return;
-    this.state = 'failed';
-    this.lastError = err;
-    this.log.error(
-      { err: errorMessage(err), code: (err as Partial<CachetailError>).code },
-      'tailer stopped on error',
-    );
-    this.abort.abort(err);
-    this.conn?.close();
-    this.streamEnded?.(undefined);
-    this.wakeWorker?.();
-    throw err;
+  /** Marks the tailer failed (not ready; /status says why), stops reading. Throws the error. */
+  private fail(err: unknown): never {
+    const e =
+      err instanceof CachetailError
+        ? err
+        : new CachetailError('INTERNAL', errorMessage(err), { retryable: false, cause: err });
+    if (this.state !== 'failed') {
+      this.state = 'failed';
+      this.lastError = e;
+      this.log.error({ err: e.message, code: e.code, gap: this.gap }, 'tailer stopped on error');
+      this.conn?.close();
+      this.streamEnded?.(undefined);
+      this.queue.close();
+    }
+    throw e;
   }
 }
