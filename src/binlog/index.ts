@@ -10,3 +10,4 @@ export { decodeHeader } from './header.js';
 export { formatGtidSet, formatUuid } from './events/mysql-gtid.js';
 export { ColumnType } from './events/table-map.js';
 export type * from './events/types.js';
+export * from './gtid-set.js';
