@@ -15,6 +15,11 @@ export const commands: Record<string, Command> = {
       "tail the local replica's binlog and invalidate memcached (config: FILE and/or CACHETAIL_* env vars)",
     run: async (args) => (await import('./tail.js')).tailCommand(args),
   },
+  binlog: {
+    usage: 'binlog [options] <file…|->',
+    summary: 'decode binlog files offline: events, and per transaction the keys the tailer would delete',
+    run: async (args) => (await import('./binlog.js')).binlogCommand(args),
+  },
   demo: {
     usage: 'demo [--once]',
     summary: 'start the local two-region cluster and play the Jason → Monkey scenario (--once: then exit)',
