@@ -73,8 +73,10 @@ export interface StartOptions {
   handleSignals?: boolean;
 }
 
-const TMP_PREFIX = 'cachetail-dc-';
-const OWNER_FILE = 'owner.pid';
+/** Base dirs under the OS temp dir start with this; the stale sweep looks for it (extra.ts uses it too). */
+export const TMP_PREFIX = 'cachetail-dc-';
+/** The PID of the process that owns a base dir; a dir whose owner is gone is swept. */
+export const OWNER_FILE = 'owner.pid';
 
 export function clusterControl(info: ClusterInfo): ClusterControl {
   const endpoint = (server: ServerRole) => (server === 'primary' ? info.primary : info.replica);

@@ -3,6 +3,8 @@
 // Started and stopped by PID; nothing is shared with a system MariaDB or memcached.
 export { clusterControl, startCluster } from './cluster.js';
 export type { Cluster, ClusterControl, ClusterInfo, ServerRole, StartOptions } from './cluster.js';
+export { createExtraServers } from './extra.js';
+export type { ExtraPair, ExtraPairOptions, ExtraServerOptions, ExtraServers } from './extra.js';
 export { TAILER_GRANTS } from './mariadb.js';
 export type { Credentials, ServerEndpoint } from './mariadb.js';
 export { DevclusterError } from './proc.js';

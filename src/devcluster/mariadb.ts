@@ -75,9 +75,15 @@ const SIZE_OPTIONS = ['--innodb-buffer-pool-size=64M', '--innodb-log-file-size=1
 
 export async function startMariadb(opts: {
   baseDir: string;
-  name: 'primary' | 'replica';
+  /** Registry and directory name, unique within `baseDir` (the shared cluster uses primary/replica). */
+  name: string;
   serverId: number;
   template: string;
+  /**
+   * mariadbd options added after the defaults below; mariadbd keeps the last value of a repeated option,
+   * so e.g. `--log-slave-updates=OFF` or `--binlog-format=STATEMENT` overrides the default.
+   */
+  options?: readonly string[];
 }): Promise<MariadbServer> {
   const mariadbd = requireBinary('mariadbd', INSTALL_HINT);
   const dir = join(opts.baseDir, opts.name);
@@ -114,6 +120,7 @@ export async function startMariadb(opts: {
         '--innodb-flush-log-at-trx-commit=2',
         '--sync-binlog=0',
         ...SIZE_OPTIONS,
+        ...(opts.options ?? []),
       ],
       { baseDir: opts.baseDir, name: opts.name, logFile: join(dir, 'mariadbd.log') },
     );
