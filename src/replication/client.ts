@@ -50,6 +50,7 @@ interface CoreConnection {
   pause(): void;
   resume(): void;
   destroy(): void;
+  stream?: { destroy(): void };
 }
 interface RawPacket {
   buffer: Buffer;
@@ -278,8 +279,12 @@ export class ReplicationConnection {
     this.core.resume();
   }
 
-  /** Closes the socket at once: a binlog dump never ends by itself. */
+  /**
+   * Closes the socket at once. mysql2's destroy() only half-closes (stream.end()), and a server in a
+   * binlog dump keeps its side open — heartbeats keep flowing — so the process would never exit.
+   */
   close(): void {
     this.conn.destroy();
+    this.core.stream?.destroy();
   }
 }

@@ -246,13 +246,11 @@ export class Tailer {
       const txn = assembler.push(ev);
       if (txn) this.committed(txn);
     };
-    await conn.startDump(this.opts.source, start, {
-      onEvent,
-      onEnd: (err) => {
-        if (liveness) clearInterval(liveness);
-        this.streamEnded?.(err);
-      },
+    // However the stream ends (server, network, liveness, stop()), the liveness timer goes with it.
+    void ended.then(() => {
+      if (liveness) clearInterval(liveness);
     });
+    await conn.startDump(this.opts.source, start, { onEvent, onEnd: (err) => this.streamEnded?.(err) });
     if (timeout > 0) {
       liveness = setInterval(
         () => {
