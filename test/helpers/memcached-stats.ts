@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 export function memcachedStats(hostPort: string): Promise<Record<string, number>> {
   const [host, port] = hostPort.split(':');
   return new Promise((resolve, reject) => {
-    const sock = connect(Number(port), host as string);
+    const sock = connect(Number(port), host);
     let text = '';
     sock.setTimeout(5_000, () => sock.destroy(new Error(`memcached ${hostPort}: stats timed out`)));
     sock.on('error', reject);
