@@ -16,7 +16,7 @@ import {
 import { decodeMariadbGtid, decodeMariadbGtidList } from './events/mariadb-gtid.js';
 import { decodeMysqlGtid, decodeMysqlGtidTagged, decodePreviousGtids } from './events/mysql-gtid.js';
 import { decodeQuery } from './events/query.js';
-import { decodeRows, isRowsEventType } from './events/rows.js';
+import { decodeRowsEvent, isRowsEventType } from './events/rows.js';
 import { decodeIntvar, decodeRand, decodeUserVar } from './events/statement-context.js';
 import { decodeTableMap } from './events/table-map.js';
 import { decodeAnnotateRows, decodeRowsQuery } from './events/text.js';
@@ -26,10 +26,13 @@ import type {
   ChecksumAlgorithm,
   EventHeader,
   FormatDescriptionEvent,
+  RowsEvent,
   TableMapEvent,
   TransactionPayloadEvent,
 } from './events/types.js';
 import { decodeHeader } from './header.js';
+import { decodeRows, type DecodeRowsOptions } from './rows/decode.js';
+import type { RowChange } from './rows/values.js';
 
 export interface BinlogDecoderOptions {
   /** Name of the binlog file the first events belong to (for error messages); ROTATE updates it. */
@@ -55,6 +58,8 @@ export class BinlogDecoder {
   private fde: FormatDescriptionEvent | undefined;
   private context: BodyContext = DEFAULT_BODY_CONTEXT;
   private readonly tables = new Map<number, TableMapEvent>();
+  /** Where each TRANSACTION_PAYLOAD was (if the caller said): errors inside it name that position. */
+  private readonly payloadPositions = new WeakMap<TransactionPayloadEvent, number>();
 
   constructor(opts: BinlogDecoderOptions = {}) {
     this.currentFile = opts.file;
@@ -81,6 +86,22 @@ export class BinlogDecoder {
   }
 
   /**
+   * The row images of a rows event, read with the TABLE_MAP last seen for its table id (see
+   * rows/decode.ts). Errors are MALFORMED_EVENT/UNSUPPORTED with the table, row and column.
+   */
+  decodeRows(event: RowsEvent, opts?: DecodeRowsOptions): RowChange[] {
+    const ctx = { file: this.currentFile, typeCode: event.header.typeCode };
+    const tableMap = this.tables.get(event.tableId);
+    if (!tableMap)
+      throw new BinlogDecodeError('MALFORMED_EVENT', `no TABLE_MAP for table id ${event.tableId}`, ctx);
+    try {
+      return decodeRows(event, tableMap, opts);
+    } catch (err) {
+      throw err instanceof BinlogDecodeError ? err.withContext(ctx) : err;
+    }
+  }
+
+  /**
    * Decodes one whole event: 19-byte header + body + checksum if any. `position` is the offset of the
    * event in its file (used in error messages only).
    */
@@ -94,21 +115,34 @@ export class BinlogDecoder {
    */
   *payloadEvents(payload: TransactionPayloadEvent): Generator<BinlogEvent, void, undefined> {
     const bytes = payload.payload;
+    // Inner events have no position of their own: errors name the payload event's, and the offset.
+    const position = this.payloadPositions.get(payload);
     let offset = 0;
     while (offset < bytes.length) {
-      if (bytes.length - offset < EVENT_HEADER_LENGTH) {
-        throw new BinlogDecodeError('MALFORMED_EVENT', `transaction payload ends inside an event header`, {
+      let event: BinlogEvent;
+      try {
+        if (bytes.length - offset < EVENT_HEADER_LENGTH) {
+          const left = bytes.length - offset;
+          throw new BinlogDecodeError('MALFORMED_EVENT', `${left} bytes left, less than an event header`, {
+            typeCode: EventType.TRANSACTION_PAYLOAD,
+          });
+        }
+        const size = bytes.readUInt32LE(offset + 9);
+        event = this.decodeEvent(
+          bytes.subarray(offset, Math.min(bytes.length, offset + Math.max(size, 1))),
+          position,
+          true,
+        );
+        offset += size;
+      } catch (err) {
+        if (!(err instanceof BinlogDecodeError)) throw err;
+        throw new BinlogDecodeError(err.code, `in transaction payload at offset ${offset}: ${err.detail}`, {
           file: this.currentFile,
-          typeCode: EventType.TRANSACTION_PAYLOAD,
+          position,
+          typeCode: err.typeCode,
         });
       }
-      const size = bytes.readUInt32LE(offset + 9);
-      yield this.decodeEvent(
-        bytes.subarray(offset, Math.min(bytes.length, offset + Math.max(size, 1))),
-        undefined,
-        true,
-      );
-      offset += size;
+      yield event;
     }
   }
 
@@ -152,6 +186,8 @@ export class BinlogDecoder {
       const decoded = this.decodeBody(new Cursor(event, EVENT_HEADER_LENGTH, end), header);
       if (decoded.kind === 'rotate') this.onRotate(decoded.nextFile);
       else if (decoded.kind === 'table_map') this.tables.set(decoded.tableId, decoded);
+      else if (decoded.kind === 'transaction_payload' && position !== undefined)
+        this.payloadPositions.set(decoded, position);
       return decoded;
     } catch (err) {
       if (err instanceof BinlogDecodeError) {
@@ -236,7 +272,7 @@ export class BinlogDecoder {
       case EventType.TRANSACTION_PAYLOAD:
         return decodeTransactionPayload(c, header);
       default:
-        if (isRowsEventType(header.typeCode)) return decodeRows(c, header, ctx);
+        if (isRowsEventType(header.typeCode)) return decodeRowsEvent(c, header, ctx);
         return { kind: 'unknown', header, typeCode: header.typeCode, body: c.rest() };
     }
   }
