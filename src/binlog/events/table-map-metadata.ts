@@ -41,7 +41,9 @@ function decodeEntry(out: TableMapOptionalMetadata, type: number, v: Cursor, col
   try {
     switch (type) {
       case 1:
-        out.signednessBits = bits(v.rest(), Infinity);
+        // One bit per numeric column, in whole bytes: never more bits than columns rounded up (a
+        // corrupt length would otherwise make 64 bytes of booleans out of every byte of the event).
+        out.signednessBits = bits(v.rest(), Math.ceil(columnCount / 8) * 8);
         return true;
       case 2:
         out.defaultCharset = defaultCharset(v);

@@ -3,7 +3,13 @@
  * found it (`--replay <seed>:<case>` regenerates the input) and pins the fixed behaviour.
  */
 import { describe, expect, it } from 'vitest';
-import { buildQuery, buildTransactionPayload, buildXid } from '../../../src/binlog/builder.js';
+import {
+  buildQuery,
+  buildTableMap,
+  buildTransactionPayload,
+  buildXid,
+  packedInt,
+} from '../../../src/binlog/builder.js';
 import { BinlogDecodeError, BinlogDecoder, type BinlogEvent } from '../../../src/binlog/index.js';
 
 const NONE = { checksum: 'none' } as const;
@@ -61,5 +67,20 @@ describe('fuzz regressions', () => {
       expect((error as BinlogDecodeError).position).toBeUndefined();
       expect((error as Error).message).toMatch(/\(event type 40, file binlog\.000007\)$/);
     });
+  });
+
+  // Fuzz 2:14208: a TABLE_MAP for one column whose SIGNEDNESS TLV claimed 250 bytes decoded into 2,000
+  // booleans — 64 bytes of memory per byte of event. Bits are now capped at the column count (whole bytes).
+  it('keeps no more signedness bits than the table has columns (rounded up to a byte)', () => {
+    const tlv = Buffer.concat([Buffer.of(1), packedInt(250), Buffer.alloc(250, 0xff)]);
+    const map = buildTableMap({
+      tableId: 1,
+      db: 'd',
+      table: 't',
+      columnTypes: [8],
+      optionalMetadataRaw: tlv,
+    });
+    const ev = new BinlogDecoder().decode(map);
+    expect(ev.kind === 'table_map' && ev.optionalMetadata.signednessBits).toEqual(Array(8).fill(true));
   });
 });
