@@ -11,3 +11,8 @@ export { formatGtidSet, formatUuid } from './events/mysql-gtid.js';
 export { ColumnType } from './events/table-map.js';
 export type * from './events/types.js';
 export * from './gtid-set.js';
+export { decodeRows, type DecodeRowsOptions } from './rows/decode.js';
+export { tablePlan, type ColumnHints, type ColumnPlan, type TablePlan } from './rows/columns.js';
+export { decodeJsonBinary } from './rows/json-binary.js';
+export { decodeJsonDiffs } from './rows/json-diff.js';
+export * from './rows/values.js';

@@ -12,6 +12,8 @@ const ROWS_KIND = new Map<number, [RowsEventKind, 1 | 2, boolean]>([
   [EventType.WRITE_ROWS_V2, ['write_rows', 2, false]],
   [EventType.UPDATE_ROWS_V2, ['update_rows', 2, false]],
   [EventType.DELETE_ROWS_V2, ['delete_rows', 2, false]],
+  // Laid out like UPDATE_ROWS v2 up to the row data (whose after images may hold JSON diffs).
+  [EventType.PARTIAL_UPDATE_ROWS, ['update_rows', 2, false]],
   [EventType.MARIA_WRITE_ROWS_COMPRESSED_V1, ['write_rows', 1, true]],
   [EventType.MARIA_UPDATE_ROWS_COMPRESSED_V1, ['update_rows', 1, true]],
   [EventType.MARIA_DELETE_ROWS_COMPRESSED_V1, ['delete_rows', 1, true]],
@@ -25,14 +27,15 @@ export function isRowsEventType(typeCode: number): boolean {
 }
 
 /*
- * WRITE/UPDATE/DELETE_ROWS v1 (23-25), v2 (30-32), MariaDB compressed v1 (166-168) / v2 (169-171):
+ * WRITE/UPDATE/DELETE_ROWS v1 (23-25), v2 (30-32), MariaDB compressed v1 (166-168) / v2 (169-171),
+ * MySQL PARTIAL_UPDATE_ROWS (39, decoded as an update with `partial` set):
  *   post-header: table_id u48 (u32 when the post-header length is 6) | flags u16
  *                | v2 only: extra_len u16 (counts itself) | extra data
  *   body: column_count packed | columns_present bitmap | UPDATE: columns_present_after bitmap | rows
  * Flags: 1 STMT_END, 2 NO_FOREIGN_KEY_CHECKS, 4 RELAXED_UNIQUE_CHECKS, 8 COMPLETE_ROWS.
  * For the compressed types `rows` is a MariaDB compressed payload; it is inflated here.
  */
-export function decodeRows(c: Cursor, header: EventHeader, ctx: BodyContext): RowsEvent {
+export function decodeRowsEvent(c: Cursor, header: EventHeader, ctx: BodyContext): RowsEvent {
   const [kind, version, compressed] = ROWS_KIND.get(header.typeCode)!;
   const idLen = ctx.postHeaderLength(header.typeCode) === 6 ? 4 : 6;
   const tableId = c.uint(idLen, 'table_id');
@@ -58,7 +61,8 @@ export function decodeRows(c: Cursor, header: EventHeader, ctx: BodyContext): Ro
   };
   if (kind === 'update_rows') {
     const columnsPresentAfter = c.bytes(bitmapLen, 'after-image bitmap');
-    return { kind, ...base, columnsPresent, columnsPresentAfter, rows: rowData(c, compressed) };
+    const partial = header.typeCode === EventType.PARTIAL_UPDATE_ROWS;
+    return { kind, ...base, columnsPresent, columnsPresentAfter, partial, rows: rowData(c, compressed) };
   }
   return { kind, ...base, columnsPresent, rows: rowData(c, compressed) };
 }

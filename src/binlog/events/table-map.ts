@@ -4,10 +4,23 @@ import type { BodyContext } from './context.js';
 import { decodeOptionalMetadata } from './table-map-metadata.js';
 import type { EventHeader, TableMapEvent } from './types.js';
 
-/** Column type codes whose TABLE_MAP metadata matters for reading the metadata block. */
+/** Column type codes (`enum_field_types`) as a TABLE_MAP stores them. */
 export const ColumnType = {
+  DECIMAL: 0,
+  TINY: 1,
+  SHORT: 2,
+  LONG: 3,
   FLOAT: 4,
   DOUBLE: 5,
+  NULL: 6,
+  TIMESTAMP: 7,
+  LONGLONG: 8,
+  INT24: 9,
+  DATE: 10,
+  TIME: 11,
+  DATETIME: 12,
+  YEAR: 13,
+  NEWDATE: 14,
   VARCHAR: 15,
   BIT: 16,
   TIMESTAMP2: 17,

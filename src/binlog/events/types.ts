@@ -225,7 +225,8 @@ export interface TableMapOptionalMetadata {
 export type RowsEventKind = 'write_rows' | 'update_rows' | 'delete_rows';
 
 /**
- * WRITE/UPDATE/DELETE_ROWS v1 (23-25), v2 (30-32) and MariaDB compressed (166-171), decoded up to the
+ * WRITE/UPDATE/DELETE_ROWS v1 (23-25), v2 (30-32), MariaDB compressed (166-171) and MySQL
+ * PARTIAL_UPDATE_ROWS (39, an update with `partial` set), decoded up to the
  * row data. `rows` holds the row images (decompressed for the compressed types), to be decoded with the
  * TABLE_MAP of `tableId`.
  */
@@ -252,6 +253,11 @@ export interface UpdateRowsEvent extends RowsEventBase {
   kind: 'update_rows';
   /** The columns present in the after image. */
   columnsPresentAfter: Buffer;
+  /**
+   * MySQL PARTIAL_UPDATE_ROWS (39, binlog_row_value_options=PARTIAL_JSON): each after image is preceded
+   * by value options, and JSON columns may hold diffs against the before value (see decodeRows).
+   */
+  partial: boolean;
 }
 
 export interface DeleteRowsEvent extends RowsEventBase {
