@@ -80,3 +80,10 @@ export const EventFlag = {
 export const BINLOG_MAGIC = Buffer.from([0xfe, 0x62, 0x69, 0x6e]);
 export const EVENT_HEADER_LENGTH = 19;
 export const CHECKSUM_LENGTH = 4;
+
+/**
+ * Largest decompressed TRANSACTION_PAYLOAD or MariaDB compressed event body accepted: 1 GiB, the
+ * servers' max_allowed_packet ceiling. The output buffer is sized from the event's declared size, so a
+ * corrupt size field must not be able to ask for more than this.
+ */
+export const MAX_UNCOMPRESSED_BYTES = 1 << 30;

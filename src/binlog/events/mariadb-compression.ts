@@ -1,4 +1,5 @@
 import { inflateSync } from 'node:zlib';
+import { MAX_UNCOMPRESSED_BYTES } from '../constants.js';
 import { BinlogDecodeError } from '../errors.js';
 
 /*
@@ -14,6 +15,12 @@ export function mariadbUncompress(data: Buffer): Buffer {
     throw new BinlogDecodeError('MALFORMED_EVENT', `bad compressed payload header 0x${flags.toString(16)}`);
   }
   const expected = data.readUIntBE(1, lenBytes);
+  if (expected > MAX_UNCOMPRESSED_BYTES) {
+    throw new BinlogDecodeError(
+      'UNSUPPORTED',
+      `compressed payload declares ${expected} bytes, over the ${MAX_UNCOMPRESSED_BYTES}-byte limit`,
+    );
+  }
   let out: Buffer;
   try {
     out = inflateSync(data.subarray(1 + lenBytes), { maxOutputLength: Math.max(expected, 1) });

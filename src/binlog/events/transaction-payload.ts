@@ -1,4 +1,5 @@
 import { decompress } from 'fzstd';
+import { MAX_UNCOMPRESSED_BYTES } from '../constants.js';
 import type { Cursor } from '../cursor.js';
 import { BinlogDecodeError } from '../errors.js';
 import type { EventHeader, TransactionPayloadEvent } from './types.js';
@@ -55,7 +56,26 @@ export function decodeTransactionPayload(c: Cursor, header: EventHeader): Transa
   };
 }
 
+/*
+ * fzstd writes into a buffer of the declared size when given one; without one it allocates the frame
+ * header's Frame_Content_Size or Window_Size. Both sizes come from the event, so they are checked
+ * against the hard cap (and against each other) before anything is allocated.
+ */
 function zstd(data: Buffer, size: number | undefined): Buffer {
+  const frame = zstdFrameSizes(data);
+  const largest = size ?? Math.max(frame?.contentSize ?? 0, frame?.windowSize ?? 0);
+  if (largest > MAX_UNCOMPRESSED_BYTES) {
+    throw new BinlogDecodeError(
+      'UNSUPPORTED',
+      `transaction payload of ${largest} bytes uncompressed is over the ${MAX_UNCOMPRESSED_BYTES}-byte limit`,
+    );
+  }
+  if (size !== undefined && frame?.contentSize !== undefined && frame.contentSize > size) {
+    throw new BinlogDecodeError(
+      'MALFORMED_EVENT',
+      `zstd frame holds ${frame.contentSize} bytes, uncompressed size field says ${size}`,
+    );
+  }
   try {
     const out = decompress(data, size === undefined ? undefined : new Uint8Array(size));
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
@@ -65,4 +85,27 @@ function zstd(data: Buffer, size: number | undefined): Buffer {
       `zstd payload does not decompress: ${(err as Error).message}`,
     );
   }
+}
+
+/** Frame_Content_Size and Window_Size from the first zstd frame header (RFC 8878 3.1.1.1), if any. */
+function zstdFrameSizes(d: Buffer): { contentSize: number | undefined; windowSize: number } | undefined {
+  if (d.length < 6 || d.readUInt32LE(0) !== 0xfd2fb528) return undefined; // fzstd reports it
+  const descriptor = d[4];
+  const single = (descriptor & 0x20) !== 0;
+  let p = 5;
+  let windowSize = 0;
+  if (!single) {
+    const w = d[p++];
+    const base = 2 ** (10 + (w >> 3));
+    windowSize = base + (base / 8) * (w & 7);
+  }
+  p += [0, 1, 2, 4][descriptor & 3];
+  const fcsBytes = [single ? 1 : 0, 2, 4, 8][descriptor >> 6];
+  if (fcsBytes === 0 || p + fcsBytes > d.length) return { contentSize: undefined, windowSize };
+  let contentSize: number;
+  if (fcsBytes === 1) contentSize = d[p]!;
+  else if (fcsBytes === 2) contentSize = d.readUInt16LE(p) + 256;
+  else if (fcsBytes === 4) contentSize = d.readUInt32LE(p);
+  else contentSize = Number(d.readBigUInt64LE(p));
+  return { contentSize, windowSize: single ? contentSize : windowSize };
 }

@@ -4,12 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  buildEvent,
   buildQuery,
   buildTableMap,
   buildTransactionPayload,
   buildXid,
   packedInt,
+  zstdStoredFrame,
 } from '../../../src/binlog/builder.js';
+import { MAX_UNCOMPRESSED_BYTES } from '../../../src/binlog/constants.js';
 import { BinlogDecodeError, BinlogDecoder, type BinlogEvent } from '../../../src/binlog/index.js';
 
 const NONE = { checksum: 'none' } as const;
@@ -28,6 +31,25 @@ function decodePayload(
   } catch (error) {
     return { events, error };
   }
+}
+
+/** TRANSACTION_PAYLOAD with the given header fields ([type, packed value]) around `data`. */
+function payloadEvent(fields: [number, number][], data: Buffer): Buffer {
+  const head = fields.map(([type, value]) => {
+    const v = packedInt(value);
+    return Buffer.concat([packedInt(type), packedInt(v.length), v]);
+  });
+  return buildEvent(40, Buffer.concat([...head, Buffer.of(0), data]));
+}
+
+function decodeError(event: Buffer): BinlogDecodeError {
+  try {
+    new BinlogDecoder({ file: 'binlog.000001' }).decode(event, 4);
+  } catch (err) {
+    if (err instanceof BinlogDecodeError) return err;
+    throw err;
+  }
+  throw new Error('decoded without an error');
 }
 
 describe('fuzz regressions', () => {
@@ -82,5 +104,79 @@ describe('fuzz regressions', () => {
     });
     const ev = new BinlogDecoder().decode(map);
     expect(ev.kind === 'table_map' && ev.optionalMetadata.signednessBits).toEqual(Array(8).fill(true));
+  });
+
+  // Fuzz 3:211343: an uncompressed size field of 2^31 made the decoder allocate a 2 GiB output buffer
+  // before finding the zstd data bad. Declared sizes are now capped, and checked against the frame.
+  describe('decompression is bounded by the declared size and a hard cap', () => {
+    const frame = zstdStoredFrame(buildXid({ xid: 1n }, NONE));
+
+    it('rejects a TRANSACTION_PAYLOAD declaring more than the cap, before decompressing', () => {
+      const e = decodeError(
+        payloadEvent(
+          [
+            [2, 0],
+            [3, 2 ** 31],
+            [1, frame.length],
+          ],
+          frame,
+        ),
+      );
+      expect(e.code).toBe('UNSUPPORTED');
+      expect(e.message).toBe(
+        `UNSUPPORTED: transaction payload of ${2 ** 31} bytes uncompressed is over the ${MAX_UNCOMPRESSED_BYTES}-byte ` +
+          'limit (event type 40, file binlog.000001, position 4)',
+      );
+    });
+
+    it('checks the frame header sizes when the uncompressed size field is absent', () => {
+      const huge = Buffer.from(frame);
+      huge[4] = 0xc0; // Frame_Content_Size_flag 3 (8 bytes), no single segment: a window byte follows
+      const withFcs = Buffer.concat([
+        huge.subarray(0, 5),
+        Buffer.of(0x58),
+        Buffer.from('0000000000010000', 'hex'),
+        frame.subarray(9),
+      ]);
+      const e = decodeError(
+        payloadEvent(
+          [
+            [2, 0],
+            [1, withFcs.length],
+          ],
+          withFcs,
+        ),
+      );
+      expect(e.code).toBe('UNSUPPORTED');
+      expect(e.detail).toBe(
+        `transaction payload of ${2 ** 40} bytes uncompressed is over the ${MAX_UNCOMPRESSED_BYTES}-byte limit`,
+      );
+    });
+
+    it('rejects a zstd frame that holds more than the uncompressed size field says', () => {
+      const e = decodeError(
+        payloadEvent(
+          [
+            [2, 0],
+            [3, 10],
+            [1, frame.length],
+          ],
+          frame,
+        ),
+      );
+      expect(e.code).toBe('MALFORMED_EVENT');
+      expect(e.detail).toBe('zstd frame holds 27 bytes, uncompressed size field says 10');
+    });
+
+    it('rejects a MariaDB compressed event declaring more than the cap', () => {
+      // QUERY_COMPRESSED: post-header, no status vars, empty db + NUL, then 0x84 + 4-byte BE length.
+      const post = Buffer.alloc(13);
+      const sql = Buffer.from([0x84, 0xff, 0xff, 0xff, 0xff, 0x78, 0x9c, 0x03, 0x00]);
+      const e = decodeError(buildEvent(165, Buffer.concat([post, Buffer.of(0), sql])));
+      expect(e.code).toBe('UNSUPPORTED');
+      expect(e.detail).toBe(
+        `compressed payload declares ${2 ** 32 - 1} bytes, over the ${MAX_UNCOMPRESSED_BYTES}-byte limit`,
+      );
+    });
   });
 });
