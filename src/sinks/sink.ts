@@ -15,6 +15,8 @@ export interface CommittedTransaction {
   commitTimeMs: number;
   /** Decoded, valid keys, in order of first appearance, de-duplicated. */
   keys: readonly string[];
+  /** The writer's commit-time timestamp from the annotation (`ts=`, ms), when it carried one. */
+  writerTimeMs?: number | undefined;
 }
 
 export interface InvalidationBatch {

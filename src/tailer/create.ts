@@ -1,5 +1,5 @@
 /** Builds a Tailer and its memcached sink from validated config. No env, no signals, no exit. */
-import { extractAnnotations } from '../annotate/index.js';
+import { extractAnnotations, type RejectReason } from '../annotate/index.js';
 import type { TailerConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { ReplicationConnection } from '../replication/client.js';
@@ -8,19 +8,22 @@ import { CheckpointStore } from './checkpoint.js';
 import type { KeyExtractor } from './transactions.js';
 import { Tailer } from './tailer.js';
 
-export interface AnnotationCounters {
-  rejectedKeys: number;
-}
-
-/** Statement text → valid keys; rejected keys are counted and logged, never deleted mangled. */
-export function annotationExtractor(log: Logger, counters: AnnotationCounters): KeyExtractor {
+/** Statement text → valid keys; rejected keys are reported and logged, never deleted mangled. */
+export function annotationExtractor(
+  log: Logger,
+  onRejected: (reason: RejectReason) => void = () => {},
+): KeyExtractor {
   return (sql, lex) => {
     const result = extractAnnotations(sql, lex);
     if (result.rejected.length > 0) {
-      counters.rejectedKeys += result.rejected.length;
+      for (const r of result.rejected) onRejected(r.reason);
       log.warn({ rejected: result.rejected }, 'annotation keys rejected (not deleted)');
     }
-    return result.keys;
+    let writerTimeMs: number | undefined;
+    for (const a of result.annotations) {
+      if (a.ts !== undefined && (writerTimeMs === undefined || a.ts < writerTimeMs)) writerTimeMs = a.ts;
+    }
+    return { keys: result.keys, writerTimeMs };
   };
 }
 
@@ -31,12 +34,11 @@ export function createTailer(config: TailerConfig, log: Logger): { tailer: Taile
     retries: config.memcached.retries,
     log: log.child({ module: 'sink.memcached' }),
   });
-  const counters: AnnotationCounters = { rejectedKeys: 0 };
   const tailer = new Tailer({
     source: config.source,
     start: config.start,
     sink,
-    extract: annotationExtractor(log.child({ module: 'annotate' }), counters),
+    extract: annotationExtractor(log.child({ module: 'annotate' })),
     log,
     connect: (source) => ReplicationConnection.open(source),
     checkpoints: new CheckpointStore(config.stateDir),

@@ -16,13 +16,20 @@ import type { CommittedTransaction } from '../sinks/sink.js';
  * Extracts the valid keys a statement text carries (annotation grammar, src/annotate). `lex` says how
  * the server lexed the text (sql_mode NO_BACKSLASH_ESCAPES / ANSI_QUOTES).
  */
-export type KeyExtractor = (sql: string, lex: LexOptions) => readonly string[];
+export type KeyExtractor = (sql: string, lex: LexOptions) => ExtractedKeys;
+
+export interface ExtractedKeys {
+  keys: readonly string[];
+  /** The writer's `ts=` (ms since the epoch); the earliest when the text has several annotations. */
+  writerTimeMs?: number | undefined;
+}
 
 interface OpenTransaction {
   gtid: string | undefined;
   /** true once BEGIN was seen: later statements belong to it until the commit event. */
   explicit: boolean;
   keys: Set<string>;
+  writerTimeMs?: number | undefined;
 }
 
 const MARIADB_GTID_FLAG_STANDALONE = 0x01;
@@ -118,9 +125,15 @@ export class TransactionAssembler {
   }
 
   private addKeys(sql: string): void {
-    const keys = this.extract(sql, this.lex);
+    const { keys, writerTimeMs } = this.extract(sql, this.lex);
     if (!this.open) this.open = { gtid: undefined, explicit: false, keys: new Set() };
     for (const k of keys) this.open.keys.add(k);
+    if (
+      writerTimeMs !== undefined &&
+      (this.open.writerTimeMs === undefined || writerTimeMs < this.open.writerTimeMs)
+    ) {
+      this.open.writerTimeMs = writerTimeMs;
+    }
   }
 
   private commit(ev: BinlogEvent, nextPosition = ev.header.nextPosition): CommittedTransaction {
@@ -133,6 +146,7 @@ export class TransactionAssembler {
       serverId: ev.header.serverId,
       commitTimeMs: ev.header.timestamp * 1000,
       keys: [...open.keys],
+      writerTimeMs: open.writerTimeMs,
     };
   }
 }

@@ -32,7 +32,7 @@ export async function startTailer<S extends Sink>(
     },
     start: { kind: 'current' },
     sink,
-    extract: annotationExtractor(log, { rejectedKeys: 0 }),
+    extract: annotationExtractor(log),
     log,
     connect: (source) => ReplicationConnection.open(source),
     maxBatchKeys: 1_000,

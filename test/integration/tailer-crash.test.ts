@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import memjs from 'memjs';
+import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { annotate } from '../../src/annotate/index.js';
 import { clusterControl } from '../../src/devcluster/index.js';
@@ -155,7 +156,7 @@ describe('tailer killed with SIGKILL 20 times', () => {
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
     const cp = JSON.parse(readFileSync(checkpoint, 'utf8')) as { gtid: string; server: { serverId: number } };
-    const [pos] = await cluster.query<{ p: string }[]>('replica', 'SELECT @@gtid_binlog_pos AS p');
+    const [pos] = await cluster.query<RowDataPacket[]>('replica', 'SELECT @@gtid_binlog_pos AS p');
     expect(cp.gtid).toBe(pos?.p);
     expect(cp.server.serverId).toBe(info.replica.serverId);
   });

@@ -20,7 +20,9 @@ const NO_BACKSLASH_ESCAPES = 1n << 20n; // MODE_NO_BACKSLASH_ESCAPES in sql_mode
 
 /** Feeds every event of the built file; returns what each push committed (null = nothing yet). */
 function run(file: BinlogFileBuilder, counters = { rejectedKeys: 0 }): (CommittedTransaction | null)[] {
-  const asm = new TransactionAssembler(annotationExtractor(createLogger('silent'), counters));
+  const asm = new TransactionAssembler(
+    annotationExtractor(createLogger('silent'), () => counters.rejectedKeys++),
+  );
   asm.reset('bin.000001');
   const out: (CommittedTransaction | null)[] = [];
   for (const { event } of readBinlogFile(file.toBuffer())) {
