@@ -27,6 +27,7 @@ export function transactionText(t: TransactionReport): string[] {
   const head =
     `#> transaction${t.gtid === undefined ? '' : ` gtid ${t.gtid}`} start ${pos(t.startPosition)}` +
     ` commit ${pos(t.commitPosition)} end_log_pos ${t.endLogPos}` +
+    `${t.writerTimeMs === undefined ? '' : ` writer_ts ${new Date(t.writerTimeMs).toISOString()}`}` +
     `${t.incomplete ? ' incomplete' : ''} keys ${t.keys.length}` +
     `${t.keys.length > 0 ? `: ${t.keys.join(' ')}` : ''}` +
     `${t.rejected.length > 0 ? ` rejected ${t.rejected.length}` : ''}`;
@@ -46,6 +47,7 @@ export function transactionJson(t: TransactionReport): string {
     endLogPos: t.endLogPos,
     serverId: t.serverId,
     commitTimeMs: t.commitTimeMs,
+    writerTimeMs: t.writerTimeMs ?? null,
     incomplete: t.incomplete,
     keys: t.keys,
     rejected: t.rejected.map((r) => ({ reason: r.reason, offset: r.start, text: r.text, detail: r.detail })),

@@ -22,6 +22,8 @@ export interface TransactionReport {
   endLogPos: number;
   serverId: number;
   commitTimeMs: number;
+  /** The writer's commit-time `ts=` from the annotations (earliest), when they carry one. */
+  writerTimeMs: number | undefined;
   /** Valid keys, de-duplicated, in first-seen order: exactly what the tailer would delete. */
   keys: readonly string[];
   /** Annotations (or parts of them) the grammar rejected: never deleted, shown so they can be fixed. */
@@ -50,15 +52,25 @@ export class TransactionTracker {
   private rejected: Rejected[] = [];
   private keys: string[] = [];
   private start: number | undefined;
+  /** Earliest writer `ts=` of the open transaction's annotations (for an incomplete report). */
+  private writerTimeMs: number | undefined;
   /** GTID of the open group (the assembler keeps its own; this one is for an incomplete report). */
   private gtid: string | undefined;
 
   constructor(file: string) {
+    // The tailer's own extractor (annotationExtractor) logs rejections and counts them; here they are
+    // kept for the report instead.
     this.assembler = new TransactionAssembler((sql, lex) => {
       const result = extractAnnotations(sql, lex);
       this.rejected.push(...result.rejected);
       this.keys.push(...result.keys);
-      return result.keys;
+      let writerTimeMs: number | undefined;
+      for (const a of result.annotations) {
+        if (a.ts !== undefined && (writerTimeMs === undefined || a.ts < writerTimeMs)) writerTimeMs = a.ts;
+      }
+      if (writerTimeMs !== undefined && (this.writerTimeMs === undefined || writerTimeMs < this.writerTimeMs))
+        this.writerTimeMs = writerTimeMs;
+      return { keys: result.keys, writerTimeMs };
     });
     this.assembler.reset(file);
   }
@@ -85,12 +97,14 @@ export class TransactionTracker {
       endLogPos: txn.nextPosition,
       serverId: txn.serverId,
       commitTimeMs: txn.commitTimeMs,
+      writerTimeMs: txn.writerTimeMs,
       keys: txn.keys,
       rejected: this.rejected,
       incomplete: false,
     };
     this.rejected = [];
     this.keys = [];
+    this.writerTimeMs = undefined;
     if (!opensGroup) {
       this.start = undefined;
       this.gtid = undefined;
@@ -109,6 +123,7 @@ export class TransactionTracker {
       endLogPos: lastEvent?.header.nextPosition ?? 0,
       serverId: lastEvent?.header.serverId ?? 0,
       commitTimeMs: (lastEvent?.header.timestamp ?? 0) * 1000,
+      writerTimeMs: this.writerTimeMs,
       keys: [...new Set(this.keys)],
       rejected: this.rejected,
       incomplete: true,
@@ -117,6 +132,7 @@ export class TransactionTracker {
     this.keys = [];
     this.start = undefined;
     this.gtid = undefined;
+    this.writerTimeMs = undefined;
     return report;
   }
 }

@@ -2,7 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { annotatedBinlogFile, runBinlog, tempPath } from './binlog-helpers.js';
+import {
+  BinlogFileBuilder,
+  buildAnnotateRows,
+  buildMariadbGtid,
+  buildXid,
+} from '../../../src/binlog/builder.js';
+import { annotatedBinlogFile, runBinlog, tempPath, TS } from './binlog-helpers.js';
 
 const T = '2023-11-14 22:13:20';
 
@@ -94,6 +100,31 @@ describe('cachetail binlog: text output', () => {
     expect(r.lines).toContain(
       '#> transaction gtid 0-1-12 start 765 commit - end_log_pos 1054 incomplete keys 1: ok:3 rejected 2',
     );
+  });
+});
+
+describe("cachetail binlog: the writer's commit time", () => {
+  it('shows the earliest ts= of a transaction as writer_ts', async () => {
+    const b = new BinlogFileBuilder({ serverId: 1, timestamp: TS });
+    b.add((o) => buildMariadbGtid({ seqNo: 1n }, o));
+    b.add((o) =>
+      buildAnnotateRows({ sql: 'UPDATE t SET a = 1 /* MEMCACHE_DIRTY a:1 ts=1700000000456 */' }, o),
+    );
+    b.add((o) =>
+      buildAnnotateRows({ sql: 'UPDATE t SET a = 2 /* MEMCACHE_DIRTY a:2 ts=1700000000123 */' }, o),
+    );
+    b.add((o) => buildXid({ xid: 1n }, o));
+    const file = tempPath('mysql-bin.000005');
+    writeFileSync(file, b.toBuffer());
+    const r = await runBinlog(['--keys-only', file]);
+    expect(r.lines[0]).toBe(
+      '#> transaction gtid 0-1-1 start 256 commit 464 end_log_pos 495 writer_ts 2023-11-14T22:13:20.123Z keys 2: a:1 a:2',
+    );
+    const j = await runBinlog(['--keys-only', '--json', file]);
+    expect(JSON.parse(j.lines[0] ?? '')).toMatchObject({
+      writerTimeMs: 1700000000123,
+      commitTimeMs: TS * 1000,
+    });
   });
 });
 
