@@ -1,27 +1,83 @@
-/** `cachetail tail`: run the tailer from config until SIGTERM/SIGINT. */
+/**
+ * `cachetail tail`: the sidecar. Serves /healthz /readyz /metrics /status, runs the tailer, and on
+ * SIGTERM/SIGINT drains in-flight deletes and writes the checkpoint before exiting 0.
+ *
+ * A refused start (preflight, unreachable replica) is retried with backoff while the status server
+ * reports why — an orchestrator sees "not ready" with the reason instead of a crash loop. A gap under
+ * the fail-closed policy keeps the process up and not ready until an operator acts.
+ */
 import { parseArgs } from 'node:util';
+import { Registry } from 'prom-client';
 import { loadTailerConfig } from '../config/tailer.js';
+import { CachetailError, errorMessage } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
+import { collectProcessMetrics, createTailerMetrics } from '../observability/metrics.js';
+import { buildStatusServer } from '../observability/status-server.js';
 import { createTailer } from '../tailer/create.js';
+import { tailerStatus } from '../tailer/status.js';
 
 export async function tailCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
   const config = loadTailerConfig(values.config, process.env);
   const log = createLogger(config.log.level);
-  const { tailer, sink } = createTailer(config, log);
-  let signals = 0;
-  const onSignal = (sig: string): void => {
-    if (++signals > 1) process.exit(130);
-    log.info({ signal: sig }, 'stopping');
-    void tailer.stop(config.shutdown.drainMs);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  await tailer.start();
+  const registry = new Registry();
+  collectProcessMetrics(registry);
+  const metrics = createTailerMetrics(registry, { servers: config.memcached.servers });
+  const { tailer, sink, checkpointPath } = createTailer(config, log, metrics);
+  const server = buildStatusServer({
+    status: () => tailerStatus(tailer, config.region, checkpointPath),
+    registry,
+    log,
+    readiness: { maxLagSeconds: config.status.maxLagSeconds },
+  });
+  await server.listen({ host: config.status.host, port: config.status.port });
+  log.info({ address: server.addresses() }, 'status server listening');
+
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  const stopped = new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: string): void => {
+      if (++signals > 1) process.exit(130);
+      stopping = true;
+      log.info({ signal: sig }, 'stopping');
+      wake?.();
+      void tailer.stop(config.shutdown.drainMs).finally(resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+
   try {
-    await tailer.done;
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        await tailer.start();
+        break;
+      } catch (err) {
+        if (stopping) break;
+        if (tailer.gap) break; // fail-closed: stay up, not ready, until stopped
+        const delay = Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6));
+        const code = err instanceof CachetailError ? err.code : undefined;
+        tailer.lastError =
+          err instanceof CachetailError
+            ? err
+            : new CachetailError('START_FAILED', errorMessage(err), { retryable: true });
+        log.error({ err: errorMessage(err), code, retryInMs: delay }, 'tailer could not start; retrying');
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, delay);
+        });
+      }
+    }
+    await Promise.race([tailer.done.catch(() => undefined), stopped]);
+    if (!stopping) {
+      // The tailer ended by itself (fail-closed gap or a fatal error): keep reporting until stopped.
+      log.error({ code: tailer.lastError?.code }, 'tailer stopped; serving status until SIGTERM');
+      await stopped;
+    }
   } finally {
     await sink.close();
+    await server.close();
   }
-  return tailer.state === 'failed' ? 1 : 0;
+  return tailer.state === 'failed' && !stopping ? 1 : 0;
 }

@@ -114,6 +114,28 @@ export const tailerConfigSchema = z
       })
       .strict()
       .default({ maxKeys: 1_000, maxPendingTransactions: 10_000 }),
+    status: z
+      .object({
+        host: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe('Address of /healthz /readyz /metrics /status; loopback unless you mean otherwise.'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(9464)
+          .describe('Status server port (0 = any free port).'),
+        maxLagSeconds: z
+          .number()
+          .positive()
+          .optional()
+          .describe('Not ready when replication lag exceeds this (keep it ≤ the edge recent-write window).'),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 9464 }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()

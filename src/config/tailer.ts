@@ -16,6 +16,8 @@ export const tailerEnvPaths = [
   [['stateDir'], 'string'],
   [['gapPolicy'], 'string'],
   [['memcached', 'servers'], 'list'],
+  [['status', 'host'], 'string'],
+  [['status', 'port'], 'number'],
   [['log', 'level'], 'string'],
 ] as const;
 

@@ -2,7 +2,9 @@
 import { extractAnnotations, type RejectReason } from '../annotate/index.js';
 import type { TailerConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import type { TailerMetrics } from '../observability/metrics.js';
 import { ReplicationConnection } from '../replication/client.js';
+import { assertPreflight, runPreflight } from '../replication/preflight.js';
 import { MemcachedSink } from '../sinks/memcached/sink.js';
 import { CheckpointStore } from './checkpoint.js';
 import type { KeyExtractor } from './transactions.js';
@@ -27,26 +29,47 @@ export function annotationExtractor(
   };
 }
 
-export function createTailer(config: TailerConfig, log: Logger): { tailer: Tailer; sink: MemcachedSink } {
+/** The preflight of src/replication, refusing to start when annotations would be lost silently. */
+function preflightFor(config: TailerConfig, log: Logger): (conn: ReplicationConnection) => Promise<void> {
+  return async (conn) => {
+    const report = await runPreflight(conn, {
+      ourServerId: config.source.serverId,
+      server: `${config.source.host}:${config.source.port}`,
+    });
+    for (const c of report.checks) if (c.status === 'warn') log.warn({ check: c.id, fix: c.fix }, c.message);
+    assertPreflight(report);
+  };
+}
+
+export function createTailer(
+  config: TailerConfig,
+  log: Logger,
+  metrics?: TailerMetrics,
+): { tailer: Tailer; sink: MemcachedSink; checkpointPath: string } {
   const sink = new MemcachedSink({
     servers: config.memcached.servers,
     timeoutMs: config.memcached.timeoutMs,
     retries: config.memcached.retries,
     log: log.child({ module: 'sink.memcached' }),
   });
+  const checkpoints = new CheckpointStore(config.stateDir);
   const tailer = new Tailer({
     source: config.source,
     start: config.start,
     sink,
-    extract: annotationExtractor(log.child({ module: 'annotate' })),
+    extract: annotationExtractor(log.child({ module: 'annotate' }), (reason) =>
+      metrics?.annotationKeysRejected.inc(reason),
+    ),
+    preflight: preflightFor(config, log.child({ module: 'preflight' })),
+    metrics,
     log,
     connect: (source) => ReplicationConnection.open(source),
-    checkpoints: new CheckpointStore(config.stateDir),
+    checkpoints,
     checkpointIntervalMs: config.checkpoint.intervalMs,
     gapPolicy: config.gapPolicy,
     livenessTimeoutMs: config.source.livenessTimeoutMs,
     maxBatchKeys: config.batch.maxKeys,
     maxPendingTransactions: config.batch.maxPendingTransactions,
   });
-  return { tailer, sink };
+  return { tailer, sink, checkpointPath: checkpoints.path };
 }

@@ -30,7 +30,7 @@ export class DeliveryQueue<P> {
   acknowledged: P | null = null;
   private readonly items: Pending<P>[] = [];
   private lastRead: P | null = null;
-  private paused = false;
+  paused = false;
   private closed = false;
   private readonly abort = new AbortController();
   private wake: (() => void) | null = null;

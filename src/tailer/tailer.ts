@@ -12,6 +12,8 @@
 import { BinlogDecoder, GtidState } from '../binlog/index.js';
 import { CachetailError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { ReconnectReason } from '../observability/labels.js';
+import type { TailerMetrics } from '../observability/metrics.js';
 import type { ReplicationConnection, ReplicationSource, StartPosition } from '../replication/client.js';
 import type { CommittedTransaction, Sink } from '../sinks/sink.js';
 import type { CheckpointStore, ServerIdentity } from './checkpoint.js';
@@ -53,6 +55,7 @@ export interface TailerOptions {
   maxBatchKeys: number;
   maxPendingTransactions: number;
   reconnect?: { initialMs: number; maxMs: number };
+  metrics?: TailerMetrics;
 }
 
 export interface TailerStats {
@@ -69,12 +72,23 @@ export type TailerState = 'idle' | 'connecting' | 'streaming' | 'failed' | 'stop
 
 const GAP_CODES = new Set(['BINLOG_UNAVAILABLE', 'GAP_IDENTITY_CHANGED', 'CHECKPOINT_CORRUPT']);
 
+function reconnectReason(err: Error | undefined): ReconnectReason {
+  if (!err) return 'closed';
+  const code = (err as Partial<CachetailError>).code;
+  if (code === 'REPLICATION_DEAD') return 'heartbeat-timeout';
+  if (code === 'REPLICATION_SERVER_ERROR') return 'server-error';
+  if (code === 'PREFLIGHT_FAILED') return 'preflight';
+  return /ECONN|EPIPE|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|socket/i.test(`${code ?? ''} ${err.message}`)
+    ? 'network'
+    : 'other';
+}
+
 function isGap(err: unknown): boolean {
   return err instanceof CachetailError && (GAP_CODES.has(err.code) || err.name === 'BinlogDecodeError');
 }
 
 export class Tailer {
-  state: TailerState = 'idle';
+  private stateValue: TailerState = 'idle';
   lastError: CachetailError | undefined;
   /** True when the tailer stopped on a gap (fail-closed): the region's cache may be stale. */
   gap = false;
@@ -92,6 +106,11 @@ export class Tailer {
   lastEventTime = 0;
   lastEventAt = 0;
   identity: ServerIdentity | null = null;
+  /** When the acknowledged position last moved (ms). */
+  acknowledgedAt = 0;
+  readonly startedAt = Date.now();
+  checkpointWrittenAt: number | null = null;
+  gapDetectedAt: number | null = null;
 
   private readonly log: Logger;
   private readonly queue: DeliveryQueue<Position>;
@@ -102,18 +121,42 @@ export class Tailer {
   private checkpointTimer: NodeJS.Timeout | null = null;
   private savedAck: Position | null = null;
 
+  get state(): TailerState {
+    return this.stateValue;
+  }
+
+  set state(s: TailerState) {
+    this.stateValue = s;
+    this.opts.metrics?.state.set(s);
+  }
+
+  get readingPaused(): boolean {
+    return this.queue.paused;
+  }
+
   constructor(private readonly opts: TailerOptions) {
     this.log = opts.log.child({ module: 'tailer' });
+    const m = opts.metrics;
     this.queue = new DeliveryQueue({
       sink: opts.sink,
       maxBatchKeys: opts.maxBatchKeys,
       maxPending: opts.maxPendingTransactions,
       log: this.log,
-      pause: () => this.conn?.pause(),
-      resume: () => this.conn?.resume(),
-      onDelivered: (keys) => {
+      pause: () => {
+        m?.readingPaused.set(true);
+        this.conn?.pause();
+      },
+      resume: () => {
+        m?.readingPaused.set(false);
+        this.conn?.resume();
+      },
+      onDelivered: (keys, transactions) => {
         this.stats.batches++;
         this.stats.keysDelivered += keys;
+        this.acknowledgedAt = Date.now();
+        m?.batchKeys.observe(keys);
+        m?.acknowledged(transactions, this.acknowledgedAt);
+        m?.pendingTransactions.set(this.queue.length);
       },
       onFailed: (err) => this.fail(err),
     });
@@ -135,6 +178,10 @@ export class Tailer {
   /** Connects, resolves the start and begins streaming. Rejects on a refusal (preflight, config). */
   async start(): Promise<void> {
     const checkpoint = (await this.opts.checkpoints?.load()) ?? null;
+    if (checkpoint) {
+      this.checkpointWrittenAt = checkpoint.writtenAt;
+      this.opts.metrics?.checkpoint.loaded(checkpoint.writtenAt);
+    }
     const { conn, identity } = await this.connect();
     let resolved: ResolvedStart;
     try {
@@ -230,8 +277,16 @@ export class Tailer {
       const end = bytes.length >= 17 ? bytes.readUInt32LE(13) : 0;
       // Artificial events (fake ROTATE, the FDE re-sent at dump start) have log_pos 0: no position.
       const ev = decoder.decode(bytes, end > 0 ? end - bytes.length : undefined);
-      if (ev.header.timestamp > 0) this.lastEventTime = ev.header.timestamp;
-      if (ev.kind === 'heartbeat') this.lastEventTime = Math.floor(Date.now() / 1000);
+      const m = this.opts.metrics;
+      m?.binlogEvents.inc(ev.kind);
+      if (ev.kind === 'heartbeat') {
+        this.lastEventTime = Math.floor(Date.now() / 1000);
+        m?.replicationLag.heartbeat();
+      } else if (ev.header.timestamp > 0 && end > 0 && ev.kind !== 'format_description') {
+        // Not the re-sent FDE or fake ROTATE: their timestamps are the file's creation time.
+        this.lastEventTime = ev.header.timestamp;
+        m?.replicationLag.eventRead(ev.header.timestamp * 1000);
+      }
       if (ev.kind === 'transaction_payload') {
         // MySQL compressed transaction: inner events have no position; they belong to this event.
         for (const inner of decoder.payloadEvents(ev)) {
@@ -273,6 +328,8 @@ export class Tailer {
 
   private committed(txn: CommittedTransaction): void {
     this.stats.transactions++;
+    this.opts.metrics?.transactions.inc();
+    if (txn.keys.length > 0) this.opts.metrics?.transactionsWithKeys.inc();
     const prev = this.readPosition;
     const gtid =
       txn.gtid !== undefined
@@ -280,6 +337,8 @@ export class Tailer {
         : (prev?.gtid ?? null);
     this.readPosition = { file: txn.file, nextPosition: txn.nextPosition, gtid };
     this.queue.push(txn, this.readPosition);
+    if (this.queue.length === 0) this.acknowledgedAt = Date.now();
+    this.opts.metrics?.pendingTransactions.set(this.queue.length);
   }
 
   /** Reads until stopped; reconnects from `readPosition` after a retryable end; applies the gap policy. */
@@ -290,6 +349,7 @@ export class Tailer {
     for (;;) {
       const err = await ended;
       this.conn?.close();
+      this.opts.metrics?.replicationLag.disconnected();
       if (this.stopRequested || this.failed()) return;
       if (err instanceof CachetailError && !err.retryable && !isGap(err)) return this.fail(err);
       if (isGap(err)) this.log.error({ err: errorMessage(err) }, 'binlog gap');
@@ -317,6 +377,7 @@ export class Tailer {
             resolved = this.resumePoint(c.identity);
           }
           this.stats.reconnects++;
+          this.opts.metrics?.reconnects.inc(reconnectReason(err));
           ({ ended } = await this.dump(conn, resolved.start));
           attempt = 0;
           break;
@@ -354,7 +415,9 @@ export class Tailer {
   /** Applies the gap policy: fail closed (throws after marking the tailer failed) or flush and skip ahead. */
   private async onGap(err: CachetailError, conn: ReplicationConnection): Promise<ResolvedStart> {
     this.stats.gaps++;
+    this.gapDetectedAt = Date.now();
     const policy = this.opts.gapPolicy ?? 'fail-closed';
+    this.opts.metrics?.gapEvents.inc(policy);
     if (policy === 'fail-closed' || !this.opts.sink.flush) {
       this.gap = true;
       this.fail(err);
@@ -385,6 +448,8 @@ export class Tailer {
         writtenAt: Date.now(),
       });
       this.stats.checkpointWrites++;
+      this.checkpointWrittenAt = Date.now();
+      this.opts.metrics?.checkpoint.written(this.checkpointWrittenAt);
     } catch (err) {
       this.savedAck = null;
       this.log.error({ err: errorMessage(err) }, 'checkpoint write failed; will retry');

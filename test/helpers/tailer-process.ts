@@ -24,6 +24,7 @@ export function spawnTailer(info: ClusterInfo, env: Record<string, string>): Tai
       CACHETAIL_SOURCE_PASSWORD: info.tailerUser.password,
       CACHETAIL_MEMCACHED_SERVERS: info.memcached.replica,
       CACHETAIL_LOG_LEVEL: 'warn',
+      CACHETAIL_STATUS_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
