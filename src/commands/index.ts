@@ -20,6 +20,12 @@ export const commands: Record<string, Command> = {
     summary: 'decode binlog files offline: events, and per transaction the keys the tailer would delete',
     run: async (args) => (await import('./binlog.js')).binlogCommand(args),
   },
+  doctor: {
+    usage: 'doctor [--config FILE] [--json] [--primary HOST:PORT]',
+    summary:
+      "check that the replica's settings let annotations reach its binlog (the tailer's preflight); exit 1 if not",
+    run: async (args) => (await import('./doctor.js')).doctorCommand(args),
+  },
   demo: {
     usage: 'demo [--once]',
     summary: 'start the local two-region cluster and play the Jason → Monkey scenario (--once: then exit)',
