@@ -23,7 +23,7 @@ import {
   withConnection,
 } from './mariadb.js';
 import type { Credentials, ServerEndpoint } from './mariadb.js';
-import { DevclusterError, killRegisteredSync, registeredPids, stopRegistered } from './proc.js';
+import { DevclusterError, killRegisteredSync, registeredPids, stopPid, stopRegistered } from './proc.js';
 
 export interface ExtraServerOptions {
   /** Unique among this group's servers: directory and PID registry name. */
@@ -63,6 +63,11 @@ export interface ExtraServers {
   readonly baseDir: string;
   startServer(opts: ExtraServerOptions): Promise<ServerEndpoint>;
   startPair(opts: ExtraPairOptions): Promise<ExtraPair>;
+  /**
+   * Stops a server gracefully (SIGTERM by PID), waits `downMs`, and starts it again on the same port
+   * with the same data — a replica resumes replicating by itself.
+   */
+  restartServer(name: string, opts?: { downMs?: number }): Promise<ServerEndpoint>;
   /** PIDs of the servers started so far, by name (from the registry). */
   pids(): Map<string, number>;
   /** Stops every server of this group by PID and removes the base dir. Safe to call twice. */
@@ -96,6 +101,7 @@ export async function createExtraServers(opts: { template?: string } = {}): Prom
   let stopped = false;
   let nextId = 101;
   const names = new Set<string>();
+  const started = new Map<string, { server: ExtraServerOptions; port: number }>();
 
   const startServer = async (server: ExtraServerOptions): Promise<ServerEndpoint> => {
     if (stopped) throw new DevclusterError('NOT_RUNNING', `extra servers in ${baseDir} were stopped`);
@@ -103,8 +109,20 @@ export async function createExtraServers(opts: { template?: string } = {}): Prom
       throw new DevclusterError('START_FAILED', `an extra server named ${server.name} already exists`);
     }
     names.add(server.name);
-    const started = await startMariadb({ baseDir, template: await template(), ...server });
-    return started.endpoint;
+    const s = await startMariadb({ baseDir, template: await template(), ...server });
+    started.set(server.name, { server, port: s.endpoint.port });
+    return s.endpoint;
+  };
+
+  const restartServer = async (name: string, { downMs = 0 } = {}): Promise<ServerEndpoint> => {
+    const known = started.get(name);
+    const pid = registeredPids(baseDir).get(name);
+    if (!known || pid === undefined)
+      throw new DevclusterError('NOT_RUNNING', `no extra server named ${name}`);
+    await stopPid(pid);
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    const s = await startMariadb({ baseDir, template: await template(), ...known.server, port: known.port });
+    return s.endpoint;
   };
 
   const startPair = async (pair: ExtraPairOptions): Promise<ExtraPair> => {
@@ -137,6 +155,7 @@ export async function createExtraServers(opts: { template?: string } = {}): Prom
     baseDir,
     startServer,
     startPair,
+    restartServer,
     pids: () => registeredPids(baseDir),
     stop: async ({ keepFiles = false } = {}) => {
       if (stopped) return;

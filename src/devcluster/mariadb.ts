@@ -2,6 +2,7 @@
 // real deployment to be: ROW binlogs with Annotate_rows events on both servers, and a replica that re-logs
 // what it applies (log_slave_updates + replicate_annotate_row_events), because the tailer reads the
 // replica's own binlog (DESIGN.md §2).
+import { existsSync } from 'node:fs';
 import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -84,16 +85,19 @@ export async function startMariadb(opts: {
    * so e.g. `--log-slave-updates=OFF` or `--binlog-format=STATEMENT` overrides the default.
    */
   options?: readonly string[];
+  /** Restart on this port (clients keep their address); default: a free one. */
+  port?: number;
 }): Promise<MariadbServer> {
   const mariadbd = requireBinary('mariadbd', INSTALL_HINT);
   const dir = join(opts.baseDir, opts.name);
   const datadir = join(dir, 'data');
   await mkdir(join(dir, 'tmp'), { recursive: true });
-  await cp(opts.template, datadir, { recursive: true });
+  // A restart keeps its data: only a new server gets a copy of the template.
+  if (!existsSync(join(datadir, 'mysql'))) await cp(opts.template, datadir, { recursive: true });
   const socket = join(dir, 'mariadbd.sock');
 
   return withRetries(3, async () => {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const proc = await spawnService(
       mariadbd,
       [

@@ -1,0 +1,178 @@
+/**
+ * The tailer (`cachetail tail` as a process) on a private MariaDB pair, through binlog rotation, a
+ * replica restart, and a purged position — which must never be passed silently: fail closed (not
+ * ready, /status says why, keys left for the edge to route around) or, by policy, flush the tier.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import memjs from 'memjs';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { annotate } from '../../src/annotate/index.js';
+import { createExtraServers, type ExtraPair, type ExtraServers } from '../../src/devcluster/index.js';
+import { freePort } from '../../src/devcluster/proc.js';
+import { spawnTailer, type TailerProcess } from '../helpers/tailer-process.js';
+import { waitFor } from '../helpers/wait.js';
+
+const info = inject('cluster');
+const cache = memjs.Client.create(info.memcached.replica, { logger: { log: () => undefined } });
+let extras: ExtraServers;
+let pair: ExtraPair;
+let seq = 0;
+
+interface Running {
+  proc: TailerProcess;
+  status: () => Promise<{ code: number; body: Record<string, unknown> }>;
+  ready: () => Promise<{ code: number; body: Record<string, unknown> }>;
+  stateDir: string;
+}
+
+async function get(url: string): Promise<{ code: number; body: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { code: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function startTailer(stateDir: string, env: Record<string, string> = {}): Promise<Running> {
+  const port = await freePort();
+  const proc = spawnTailer(info, {
+    CACHETAIL_SOURCE_HOST: pair.replica.host,
+    CACHETAIL_SOURCE_PORT: String(pair.replica.port),
+    CACHETAIL_SOURCE_USER: pair.tailerUser.user,
+    CACHETAIL_SOURCE_PASSWORD: pair.tailerUser.password,
+    CACHETAIL_SOURCE_SERVER_ID: '7950',
+    CACHETAIL_SOURCE_HEARTBEAT_MS: '500',
+    CACHETAIL_SOURCE_LIVENESS_TIMEOUT_MS: '3000',
+    CACHETAIL_STATE_DIR: stateDir,
+    CACHETAIL_STATUS_PORT: String(port),
+    ...env,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const r: Running = {
+    proc,
+    stateDir,
+    status: () => get(`${base}/status`),
+    ready: () => get(`${base}/readyz`),
+  };
+  await waitFor('the status server', () => r.status().then(() => true), 30_000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${proc.output()}`);
+  });
+  return r;
+}
+
+/** Annotated single-statement writes on the pair's primary; each key is cached as stale first. */
+async function write(n: number, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = `${prefix}:${seq++}`;
+    await cache.set(key, 'stale', {});
+    await pair.query('primary', annotate('INSERT INTO f.t (k) VALUES (?)', [key]), [key]);
+    keys.push(key);
+  }
+  return keys;
+}
+
+async function cachedKeys(keys: string[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const k of keys) if ((await cache.get(k)).value) left.push(k);
+  return left;
+}
+
+const allDeleted = (keys: string[], what: string) =>
+  waitFor(what, async () => ((await cachedKeys(keys)).length === 0 ? true : undefined), 30_000, 100);
+
+beforeAll(async () => {
+  extras = await createExtraServers({ template: join(info.baseDir, 'mariadb-template') });
+  pair = await extras.startPair({ name: 'fail' });
+  await pair.query(
+    'primary',
+    'CREATE DATABASE f; CREATE TABLE f.t (id INT AUTO_INCREMENT PRIMARY KEY, k VARCHAR(64)) ENGINE=InnoDB',
+  );
+  await pair.waitForReplicaCatchUp();
+});
+
+afterAll(async () => {
+  cache.close();
+  await extras?.stop();
+});
+
+describe('tailer under failures', () => {
+  let t: Running;
+  const stateDir = mkdtempSync(join(tmpdir(), 'cachetail-fail-'));
+
+  beforeAll(async () => {
+    t = await startTailer(stateDir);
+    await waitFor('ready', async () => ((await t.ready()).code === 200 ? true : undefined), 30_000);
+  });
+  afterAll(async () => {
+    if (t.proc.child.exitCode === null) t.proc.child.kill('SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('follows binlog rotation and checkpoints in the new file', async () => {
+    const before = await write(10, 'rot');
+    await pair.query('replica', 'FLUSH BINARY LOGS');
+    const after = await write(10, 'rot');
+    await allDeleted([...before, ...after], 'keys around the rotation to be deleted');
+    const [master] = await pair.query<RowDataPacket[]>('replica', 'SHOW MASTER STATUS');
+    await waitFor('the checkpoint to move into the new file', () => {
+      const cp = JSON.parse(readFileSync(join(stateDir, 'checkpoint.json'), 'utf8')) as { file: string };
+      return cp.file === master?.File ? true : undefined;
+    });
+  });
+
+  it('survives a replica restart, deleting what was written while it was down', async () => {
+    const before = await write(5, 'restart');
+    const restarting = extras.restartServer('fail-replica', { downMs: 2_000 });
+    const during = await write(10, 'restart');
+    await restarting;
+    await pair.waitForReplicaCatchUp();
+    await allDeleted([...before, ...during], 'keys written across the replica restart to be deleted');
+    const { body } = await t.status();
+    expect(body.state).toBe('streaming');
+    expect((body.stats as { reconnects: number }).reconnects).toBeGreaterThanOrEqual(1);
+    expect((await t.ready()).code).toBe(200);
+  });
+
+  it('fails closed when its position was purged: not ready, says why, deletes nothing, stays up', async () => {
+    t.proc.child.kill('SIGTERM');
+    expect(await t.proc.exited).toBe(0);
+    // While the tailer is down: writes replicate, then the replica purges the binlog holding them.
+    const lost = await write(5, 'purged');
+    await pair.waitForReplicaCatchUp();
+    await pair.query('replica', 'FLUSH BINARY LOGS');
+    const [master] = await pair.query<RowDataPacket[]>('replica', 'SHOW MASTER STATUS');
+    const current = String(master?.File);
+    // MariaDB silently keeps a file InnoDB may still need for crash recovery (its binlog checkpoint
+    // lags on this dev box, flush_log_at_trx_commit=2): purge until the old files are really gone.
+    await waitFor(
+      'the old binlogs to be purged',
+      async () => {
+        await pair.query('replica', `PURGE BINARY LOGS TO '${current}'`);
+        const logs = await pair.query<RowDataPacket[]>('replica', 'SHOW BINARY LOGS');
+        return logs.every((l) => l.Log_name === current) ? true : undefined;
+      },
+      20_000,
+      300,
+    );
+
+    t = await startTailer(stateDir);
+    await waitFor('not ready on the gap', async () => {
+      const r = await t.ready();
+      return r.code === 503 && r.body.reason === 'gap' ? r : undefined;
+    }).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify((await t.status()).body)}\n${t.proc.output()}`);
+    });
+    const { body } = await t.status();
+    expect(body.state).toBe('failed');
+    expect(body.ready).toBe(false);
+    expect((body.gap as { code: string; policy: string }).code).toBe('BINLOG_UNAVAILABLE');
+    expect((body.gap as { policy: string }).policy).toBe('fail-closed');
+    expect((body.lastError as { message: string }).message).toMatch(/1236/);
+    // Nothing was invalidated past the gap, and the process is still there serving status.
+    expect(await cachedKeys(lost)).toEqual(lost);
+    expect(t.proc.child.exitCode).toBeNull();
+    t.proc.child.kill('SIGTERM');
+    expect(await t.proc.exited).toBe(0);
+  });
+});
