@@ -105,7 +105,10 @@ describe('tailer under failures', () => {
     await waitFor('ready', async () => ((await t.ready()).code === 200 ? true : undefined), 30_000);
   });
   afterAll(async () => {
-    if (t.proc.child.exitCode === null) t.proc.child.kill('SIGKILL');
+    if (t.proc.child.exitCode === null) {
+      t.proc.child.kill('SIGKILL');
+      await t.proc.exited;
+    }
     rmSync(stateDir, { recursive: true, force: true });
   });
 
