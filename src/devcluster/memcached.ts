@@ -11,12 +11,22 @@ export interface MemcachedServer {
   proc: Spawned;
 }
 
-export async function startMemcached(opts: { baseDir: string; name: string }): Promise<MemcachedServer> {
+export interface StartMemcachedOptions {
+  baseDir: string;
+  name: string;
+  /** A fixed port (restarting a server where its clients expect it); default: a free one. */
+  port?: number;
+  /** `-vv`: the log then names every key the server is asked to delete ("Deleting <key>"). */
+  verbose?: boolean;
+}
+
+export async function startMemcached(opts: StartMemcachedOptions): Promise<MemcachedServer> {
   const memcached = requireBinary('memcached', 'apt-get install memcached');
   const dir = join(opts.baseDir, opts.name);
   await mkdir(dir, { recursive: true });
-  return withRetries(3, async () => {
-    const port = await freePort();
+  // A fixed port cannot be fixed by trying another one.
+  return withRetries(opts.port ? 1 : 3, async () => {
+    const port = opts.port ?? (await freePort());
     const proc = await spawnService(
       memcached,
       // -U 0: no UDP (an amplification vector, and nothing here uses it). -vv would log every command.
@@ -35,7 +45,7 @@ export async function startMemcached(opts: { baseDir: string; name: string }): P
         '256',
         '-t',
         '2',
-        '-v',
+        opts.verbose ? '-vv' : '-v',
       ],
       { baseDir: opts.baseDir, name: opts.name, logFile: join(dir, 'memcached.log') },
     );
@@ -61,4 +71,34 @@ function probeVersion(host: string, port: number): Promise<string | undefined> {
       if (reply.includes('\r\n')) done(reply.startsWith('VERSION ') ? reply.trim().slice(8) : undefined);
     });
   });
+}
+
+/**
+ * Test controls for one memcached we started, always by its PID (never by name). `kill` waits until the
+ * process is gone, so the port is free for a restart on the same address.
+ */
+export async function killMemcached(
+  server: MemcachedServer,
+  signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL',
+): Promise<void> {
+  if (!server.proc.hasExited()) process.kill(server.proc.pid, signal);
+  await server.proc.exited;
+}
+
+/** SIGSTOP: the server keeps its port and its data but answers nothing — a hang, not a refusal. */
+export function pauseMemcached(server: MemcachedServer): void {
+  process.kill(server.proc.pid, 'SIGSTOP');
+}
+
+export function resumeMemcached(server: MemcachedServer): void {
+  process.kill(server.proc.pid, 'SIGCONT');
+}
+
+/** Starts a fresh (empty) memcached on the address `server` had, e.g. after killMemcached. */
+export function restartMemcached(
+  server: MemcachedServer,
+  opts: { baseDir: string; name: string; verbose?: boolean },
+): Promise<MemcachedServer> {
+  const port = Number(server.address.slice(server.address.lastIndexOf(':') + 1));
+  return startMemcached({ ...opts, port });
 }
