@@ -18,6 +18,8 @@ export interface FileSummary {
   checksum: string;
   /** Offset just past the last event read. */
   endPosition: number;
+  /** Rows events whose row images did not decode (shown with the error; exit status 1). */
+  rowErrors: number;
 }
 
 const pos = (n: number | undefined): string => (n === undefined ? '-' : String(n));
@@ -57,7 +59,8 @@ export function transactionJson(t: TransactionReport): string {
 export function summaryText(s: FileSummary): string {
   return (
     `# summary file ${quote(s.file)} events ${s.events} end_position ${s.endPosition} checksum ${s.checksum}` +
-    ` transactions ${s.transactions} with_keys ${s.transactionsWithKeys} keys ${s.keys} rejected ${s.rejected}`
+    ` transactions ${s.transactions} with_keys ${s.transactionsWithKeys} keys ${s.keys} rejected ${s.rejected}` +
+    `${s.rowErrors > 0 ? ` row_errors ${s.rowErrors}` : ''}`
   );
 }
 

@@ -6,15 +6,15 @@
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { eventTypeName } from '../binlog/constants.js';
 import { BinlogDecoder } from '../binlog/decoder.js';
 import { BinlogDecodeError } from '../binlog/errors.js';
 import type { BinlogEvent } from '../binlog/events/types.js';
 import { jsonLine } from '../binlog/format/json.js';
-import { formatEventLine, quote, type EventLineContext } from '../binlog/format/text.js';
+import { quote } from '../binlog/format/text.js';
 import { errorMessage } from '../errors.js';
 import { readBinlogEvents } from './binlog-input.js';
 import { LineOutput } from './binlog-output.js';
+import { eventLines } from './binlog-print.js';
 import {
   summaryJson,
   summaryText,
@@ -26,7 +26,8 @@ import { TransactionTracker, type TransactionReport } from './binlog-transaction
 
 export const BINLOG_USAGE = `usage: cachetail binlog [options] <file…>   (- reads stdin; gzipped input is recognised)
 
-  --json                one JSON object per line (bigints as strings, bytes as hex)
+  --json                one JSON object per line (bigints as strings, bytes as hex, rows decoded)
+  -v, --verbose         text: one line per row with its column values
   --start-position N    skip events before offset N (of the first file)
   --stop-position N     stop at the first event at or after offset N (of the last file)
   --keys-only           only transactions carrying annotations: their keys and rejected annotations
@@ -35,7 +36,8 @@ export const BINLOG_USAGE = `usage: cachetail binlog [options] <file…>   (- re
 
 Text output: one '# at N end_log_pos M server_id S <time> <TYPE> …' line per event; after each
 commit a '#> transaction … keys K: key…' line (plus '#>   rejected …' lines); a '# summary' per file.
-Exit status: 0 ok, 1 decode or read error (printed with file and position), 2 usage.
+Exit status: 0 ok, 1 decode or read error (printed with file and position) or rows that did not
+decode, 2 usage.
 `;
 
 export interface BinlogIo {
@@ -46,6 +48,7 @@ export interface BinlogIo {
 
 interface Options {
   json: boolean;
+  verbose: boolean;
   keysOnly: boolean;
   verifyOnly: boolean;
   start: number | undefined;
@@ -67,6 +70,7 @@ function parse(args: string[]): { opts: Options; files: string[]; help: boolean 
     allowPositionals: true,
     options: {
       json: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', short: 'v', default: false },
       'keys-only': { type: 'boolean', default: false },
       'verify-only': { type: 'boolean', default: false },
       'start-position': { type: 'string' },
@@ -76,6 +80,7 @@ function parse(args: string[]): { opts: Options; files: string[]; help: boolean 
   });
   const opts: Options = {
     json: values.json,
+    verbose: values.verbose,
     keysOnly: values['keys-only'],
     verifyOnly: values['verify-only'],
     start: position(values['start-position'], 'start-position'),
@@ -109,7 +114,7 @@ export async function binlogCommand(
   let failed = false;
   try {
     for (const [i, file] of files.entries()) {
-      const ok = await runFile(
+      const result = await runFile(
         file,
         {
           ...opts,
@@ -120,12 +125,10 @@ export async function binlogCommand(
         io,
       );
       if (out.closed) break;
-      if (!ok) {
-        failed = true;
-        // Printing stops at the first broken file (what follows would be out of context); verifying
-        // goes on so one run reports on every file.
-        if (!opts.verifyOnly) break;
-      }
+      if (result !== 'ok') failed = true;
+      // Printing stops at the first broken file (what follows would be out of context); verifying
+      // goes on so one run reports on every file.
+      if (result === 'failed' && !opts.verifyOnly) break;
     }
   } finally {
     await out.close();
@@ -138,7 +141,10 @@ function binlogName(file: string): string {
   return file === '-' ? '-' : path.basename(file).replace(/\.gz$/, '');
 }
 
-async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogIo): Promise<boolean> {
+/** 'rows': every event decoded but some row images did not; 'failed': reading stopped at an error. */
+type FileResult = 'ok' | 'rows' | 'failed';
+
+async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogIo): Promise<FileResult> {
   const decoder = new BinlogDecoder({ file });
   const tracker = new TransactionTracker(binlogName(file));
   const summary: FileSummary = {
@@ -150,6 +156,7 @@ async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogI
     rejected: 0,
     checksum: 'none',
     endPosition: 0,
+    rowErrors: 0,
   };
   const printEvents = !opts.keysOnly && !opts.verifyOnly;
   let last: BinlogEvent | undefined;
@@ -167,24 +174,9 @@ async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogI
   };
   const printEvent = async (at: number, ev: BinlogEvent, inner: boolean): Promise<void> => {
     if (!printEvents) return;
-    const ctx = lineContext(decoder, ev);
-    if (opts.json) {
-      await out.line(
-        jsonLine({
-          type: 'event',
-          file,
-          position: at,
-          inner,
-          eventType: eventTypeName(ev.header.typeCode),
-          ...ctxJson(ctx),
-          // Nested, not spread: ROTATE/HEARTBEAT have their own `position` and `file` fields.
-          event: ev,
-        }),
-      );
-    } else {
-      const line = formatEventLine(at, ev, ctx);
-      await out.line(inner ? `#   inner ${line.slice(2)}` : line);
-    }
+    const { lines, rowError } = eventLines(file, at, ev, inner, decoder, opts);
+    if (rowError) summary.rowErrors++;
+    for (const line of lines) await out.line(line);
   };
 
   try {
@@ -217,13 +209,13 @@ async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogI
       } else {
         await report(tracker.push(at, ev));
       }
-      if (out.closed) return true;
+      if (out.closed) return 'ok';
     }
     await report(tracker.finish(last));
   } catch (err) {
     await report(tracker.finish(last));
     await fail(err, file, opts, out, io);
-    return false;
+    return 'failed';
   }
   if (opts.verifyOnly) {
     await out.line(
@@ -232,7 +224,7 @@ async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogI
   } else {
     await out.line(opts.json ? summaryJson(summary) : summaryText(summary));
   }
-  return true;
+  return summary.rowErrors === 0 ? 'ok' : 'rows';
 }
 
 function decodeAt(decoder: BinlogDecoder, bytes: Buffer, at: number, file: string): BinlogEvent {
@@ -246,18 +238,6 @@ function decodeAt(decoder: BinlogDecoder, bytes: Buffer, at: number, file: strin
     }
     throw err;
   }
-}
-
-function lineContext(decoder: BinlogDecoder, ev: BinlogEvent): EventLineContext {
-  if (ev.kind !== 'write_rows' && ev.kind !== 'update_rows' && ev.kind !== 'delete_rows') return {};
-  return { tableMap: decoder.tableMap(ev.tableId) };
-}
-
-function ctxJson(ctx: EventLineContext): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (ctx.tableMap) out.table = { db: ctx.tableMap.db, table: ctx.tableMap.table };
-  if (ctx.rowCount !== undefined) out.rowCount = ctx.rowCount;
-  return out;
 }
 
 async function fail(err: unknown, file: string, opts: Options, out: LineOutput, io: BinlogIo): Promise<void> {

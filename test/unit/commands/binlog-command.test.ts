@@ -6,6 +6,8 @@ import {
   BinlogFileBuilder,
   buildAnnotateRows,
   buildMariadbGtid,
+  buildRows,
+  buildTableMap,
   buildXid,
 } from '../../../src/binlog/builder.js';
 import { annotatedBinlogFile, runBinlog, tempPath, TS } from './binlog-helpers.js';
@@ -21,7 +23,7 @@ function expectedText(F: string): string[] {
     `# at 299 end_log_pos 341 server_id 1 ${T} MARIA_GTID 0-1-10 trans allow_parallel`,
     `# at 341 end_log_pos 451 server_id 1 ${T} MARIA_ANNOTATE_ROWS sql "UPDATE users SET name = 'Monkey' WHERE id = 1 /* MEMCACHE_DIRTY user:1,user%3Aname:1 */"`,
     `# at 451 end_log_pos 501 server_id 1 ${T} TABLE_MAP table_id 5 \`app\`.\`users\` columns 2`,
-    `# at 501 end_log_pos 558 server_id 1 ${T} UPDATE_ROWS_V1 table_id 5 \`app\`.\`users\` row_bytes 23 STMT_END`,
+    `# at 501 end_log_pos 558 server_id 1 ${T} UPDATE_ROWS_V1 table_id 5 \`app\`.\`users\` rows 1 STMT_END`,
     `# at 558 end_log_pos 589 server_id 1 ${T} XID xid 77`,
     `#> transaction gtid 0-1-10 start 299 commit 558 end_log_pos 589 keys 2: user:1 user:name:1`,
     `# at 589 end_log_pos 631 server_id 1 ${T} MARIA_GTID 0-1-11 standalone`,
@@ -37,7 +39,7 @@ function expectedText(F: string): string[] {
     `# at 1085 end_log_pos 1127 server_id 1 ${T} MARIA_GTID 0-1-13 trans allow_parallel`,
     `# at 1127 end_log_pos 1180 server_id 1 ${T} MARIA_ANNOTATE_ROWS sql "DELETE FROM users WHERE id = 2"`,
     `# at 1180 end_log_pos 1230 server_id 1 ${T} TABLE_MAP table_id 5 \`app\`.\`users\` columns 2`,
-    `# at 1230 end_log_pos 1272 server_id 1 ${T} DELETE_ROWS_V1 table_id 5 \`app\`.\`users\` row_bytes 9 STMT_END`,
+    `# at 1230 end_log_pos 1272 server_id 1 ${T} DELETE_ROWS_V1 table_id 5 \`app\`.\`users\` rows 1 STMT_END`,
     `# at 1272 end_log_pos 1303 server_id 1 ${T} XID xid 79`,
     `#> transaction gtid 0-1-13 start 1085 commit 1272 end_log_pos 1303 keys 0`,
     `# at 1303 end_log_pos 1350 server_id 1 ${T} ROTATE next_file "mysql-bin.000002" position 4`,
@@ -103,6 +105,49 @@ describe('cachetail binlog: text output', () => {
   });
 });
 
+describe('cachetail binlog: row values', () => {
+  it('-v prints one line per row after its rows event', async () => {
+    const { file } = annotatedBinlogFile();
+    const r = await runBinlog(['-v', file]);
+    expect(r.code).toBe(0);
+    const want = expectedText(file);
+    want.splice(7, 0, '#   row 1 before: @1=1 @2="Jason" after: @1=1 @2="Monkey"');
+    want.splice(24, 0, '#   row 1 before: @1=2 @2="Bob"');
+    expect(r.lines).toEqual(want);
+  });
+
+  it('a rows event without its table map (start inside a statement) is shown without rows', async () => {
+    const { file } = annotatedBinlogFile();
+    const r = await runBinlog(['--start-position', '501', '--stop-position', '558', file]);
+    expect(r.lines[2]).toBe(
+      `# at 501 end_log_pos 558 server_id 1 ${T} UPDATE_ROWS_V1 table_id 5 (no table map) row_bytes 23 STMT_END`,
+    );
+  });
+
+  it('rows that do not decode: the error on the line, the run goes on, exit status 1', async () => {
+    const b = new BinlogFileBuilder({ serverId: 1, timestamp: TS });
+    b.add((o) => buildTableMap({ tableId: 9, db: 'd', table: 't', columnTypes: [3] }, o));
+    // An INT needs 4 bytes; the image has 2.
+    b.add((o) => buildRows({ kind: 'write_rows', tableId: 9, columnCount: 1, rows: Buffer.of(0, 1, 2) }, o));
+    b.add((o) => buildXid({ xid: 5n }, o));
+    const file = tempPath('mysql-bin.000006');
+    writeFileSync(file, b.toBuffer());
+    const r = await runBinlog([file]);
+    expect(r.code).toBe(1);
+    expect(r.lines[3]).toBe(
+      '# at 297 end_log_pos 333 server_id 1 2023-11-14 22:13:20 WRITE_ROWS_V1 table_id 9 `d`.`t` row_bytes 3 STMT_END' +
+        ' row_error "MALFORMED_EVENT: row value needs 4 bytes at body offset 1, only 2 left (d.t row 1, column 1 (type 3))"',
+    );
+    expect(r.lines[4]).toContain(' XID xid 5');
+    expect(r.lines.at(-1)).toMatch(/ row_errors 1$/);
+    const j = await runBinlog(['--json', file]);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.lines[2] ?? '')).toMatchObject({
+      rowError: expect.stringContaining('MALFORMED_EVENT'),
+    });
+  });
+});
+
 describe("cachetail binlog: the writer's commit time", () => {
   it('shows the earliest ts= of a transaction as writer_ts', async () => {
     const b = new BinlogFileBuilder({ serverId: 1, timestamp: TS });
@@ -143,8 +188,12 @@ describe('cachetail binlog: JSON output', () => {
     expect(kind('update_rows')).toMatchObject({
       eventType: 'UPDATE_ROWS_V1',
       table: { db: 'app', table: 'users' },
-      event: { rows: '0001000000054a61736f6e0001000000064d6f6e6b6579', columnsPresent: 'ff' },
+      rowCount: 1,
+      rowChanges: [{ before: [1, 'Jason'], after: [1, 'Monkey'] }],
+      event: { columnsPresent: 'ff', tableId: 5 },
     });
+    // Decoded values replace the raw row image.
+    expect(kind('update_rows')?.event).not.toHaveProperty('rows');
     expect(kind('rotate')).toMatchObject({
       position: 1303,
       event: { position: 4, nextFile: 'mysql-bin.000002' },
@@ -178,6 +227,7 @@ describe('cachetail binlog: JSON output', () => {
       rejected: 2,
       checksum: 'crc32',
       endPosition: 1350,
+      rowErrors: 0,
     });
   });
 });
