@@ -300,6 +300,8 @@ export interface RowsFields {
   version?: 1 | 2;
   /** MariaDB compressed rows (166-171): `rows` is stored zlib-compressed. */
   compressed?: boolean;
+  /** MySQL PARTIAL_UPDATE_ROWS (39), for kind 'update_rows' version 2. */
+  partial?: boolean;
   tableId: number;
   /** Default STMT_END (1). */
   flags?: number;
@@ -321,7 +323,11 @@ const ROWS_TYPE: Record<RowsEventKind, [number, number, number, number]> = {
 export function buildRows(f: RowsFields, opts: EventOptions = {}): Buffer {
   const version = f.version ?? 1;
   const types = ROWS_TYPE[f.kind];
-  const type = f.compressed ? types[version + 1] : types[version - 1];
+  const type = f.partial
+    ? EventType.PARTIAL_UPDATE_ROWS
+    : f.compressed
+      ? types[version + 1]
+      : types[version - 1];
   const head = Buffer.alloc(8);
   head.writeUIntLE(f.tableId, 0, 6);
   head.writeUInt16LE(f.flags ?? 1, 6);
@@ -361,6 +367,8 @@ export function packedInt(n: number): Buffer {
 }
 
 export * from './builder-mysql.js';
+export * from './builder-json.js';
+export * from './builder-rows.js';
 
 export interface BinlogFileBuilderOptions {
   checksum?: ChecksumAlgorithm;

@@ -95,7 +95,8 @@ export class BinlogDecoder {
     if (!tableMap)
       throw new BinlogDecodeError('MALFORMED_EVENT', `no TABLE_MAP for table id ${event.tableId}`, ctx);
     try {
-      return decodeRows(event, tableMap, opts);
+      const flavor = this.fde?.mariadb ? 'mariadb' : 'mysql';
+      return decodeRows(event, tableMap, opts?.flavor === undefined ? { ...opts, flavor } : opts);
     } catch (err) {
       throw err instanceof BinlogDecodeError ? err.withContext(ctx) : err;
     }

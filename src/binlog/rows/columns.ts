@@ -7,6 +7,9 @@
  * Optional metadata lists (signedness bits, charsets, ENUM/SET names) cover a *kind* of column in
  * table order, not every column: SIGNEDNESS has one bit per numeric column, COLUMN_CHARSET one entry
  * per character column, ENUM_STR_VALUE one list per ENUM column. Indexes are counted per kind here.
+ * The kinds differ between the servers, checked on MariaDB 10.11 (binlog_row_metadata=FULL): MariaDB
+ * counts YEAR as numeric (MySQL's is_numeric_type does not), and both count GEOMETRY as a character
+ * column (collation 63).
  */
 import { ColumnType } from '../events/table-map.js';
 import type { DefaultCharset, TableMapEvent } from '../events/types.js';
@@ -43,6 +46,11 @@ export interface ColumnHints {
    * Entries left undefined fall back to the metadata, then to signed.
    */
   unsigned?: readonly (boolean | undefined)[];
+  /**
+   * Which server wrote the TABLE_MAP: MariaDB's SIGNEDNESS bits include YEAR columns. BinlogDecoder
+   * passes its file's flavour; the default is MySQL.
+   */
+  flavor?: 'mysql' | 'mariadb';
 }
 
 const NUMERIC = new Set<number>([
@@ -56,7 +64,10 @@ const NUMERIC = new Set<number>([
   ColumnType.DOUBLE,
 ]);
 
+const NUMERIC_MARIADB = new Set<number>([...NUMERIC, ColumnType.YEAR]);
+
 const CHARACTER = new Set<number>([
+  ColumnType.GEOMETRY,
   ColumnType.STRING,
   ColumnType.VAR_STRING,
   ColumnType.VARCHAR,
@@ -70,21 +81,22 @@ const CHARACTER = new Set<number>([
 const LATIN1 = new Set([5, 8, 15, 31, 47, 48, 49, 94]);
 const BINARY_COLLATION = 63;
 
-const cache = new WeakMap<TableMapEvent, TablePlan>();
+const mysqlPlans = new WeakMap<TableMapEvent, TablePlan>();
+const mariadbPlans = new WeakMap<TableMapEvent, TablePlan>();
 
-/** The plan of a TABLE_MAP; cached per event object unless hints are given. */
+/** The plan of a TABLE_MAP; cached per event object unless `unsigned` hints are given. */
 export function tablePlan(tm: TableMapEvent, hints?: ColumnHints): TablePlan {
-  if (hints?.unsigned === undefined) {
-    let plan = cache.get(tm);
-    if (!plan) cache.set(tm, (plan = buildPlan(tm, undefined)));
-    return plan;
-  }
-  return buildPlan(tm, hints);
+  if (hints?.unsigned !== undefined) return buildPlan(tm, hints);
+  const cache = hints?.flavor === 'mariadb' ? mariadbPlans : mysqlPlans;
+  let plan = cache.get(tm);
+  if (!plan) cache.set(tm, (plan = buildPlan(tm, hints)));
+  return plan;
 }
 
 function buildPlan(tm: TableMapEvent, hints: ColumnHints | undefined): TablePlan {
   const meta = tm.optionalMetadata;
   const signedness = meta.signednessBits;
+  const numericTypes = hints?.flavor === 'mariadb' ? NUMERIC_MARIADB : NUMERIC;
   const charsets = charsetLookup(meta.defaultCharset, meta.columnCharsets);
   let numeric = 0;
   let character = 0;
@@ -146,7 +158,7 @@ function buildPlan(tm: TableMapEvent, hints: ColumnHints | undefined): TablePlan
         length = m;
     }
     let unsigned = false;
-    if (NUMERIC.has(tableType)) unsigned = signedness?.[numeric++] ?? false;
+    if (numericTypes.has(tableType)) unsigned = signedness?.[numeric++] ?? false;
     unsigned = hints?.unsigned?.[i] ?? unsigned;
     let names: readonly string[] | undefined;
     if (type === ColumnType.ENUM) names = meta.enumValues?.[enums++];

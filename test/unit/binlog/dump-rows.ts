@@ -68,9 +68,12 @@ export function renderForDump(value: ColumnValue, type: string, names?: readonly
   const bits = INT_BITS[type];
   if (bits !== undefined) return renderInt(BigInt(value as number | bigint), bits);
   if (value instanceof StringValue) return quote(value.bytes);
+  if (typeof value === 'object' && 'kind' in value && value.kind === 'raw') return quote(value.raw);
   if (type === 'DOUBLE') return formatG(value as number, 20);
   if (type === 'FLOAT') return formatG(value as number, 6).padEnd(20);
-  if (type.startsWith('DECIMAL(') || type === 'YEAR' || type.startsWith('ENUM(')) {
+  // mariadb-binlog prints the zero year as 1900 + 0.
+  if (type === 'YEAR') return value === 0 ? '1900' : `${value as number}`;
+  if (type.startsWith('DECIMAL(') || type.startsWith('ENUM(')) {
     return `${value as string | number}`;
   }
   if (type === 'DATE') return `'${(value as string).replaceAll('-', ':')}'`;
