@@ -20,6 +20,12 @@ export const commands: Record<string, Command> = {
     summary: 'decode binlog files offline: events, and per transaction the keys the tailer would delete',
     run: async (args) => (await import('./binlog.js')).binlogCommand(args),
   },
+  edge: {
+    usage: 'edge [--config FILE]',
+    summary:
+      'route reads to the local region and recent writers to the master region (reverse proxy; see docs/edge.md)',
+    run: async (args) => (await import('./edge.js')).edgeCommand(args),
+  },
   doctor: {
     usage: 'doctor [--config FILE] [--json] [--primary HOST:PORT]',
     summary:

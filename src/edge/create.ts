@@ -26,8 +26,10 @@ export interface EdgeRouterDeps {
 
 export function createEdgeRouter(config: EdgeRouterConfig, deps: EdgeRouterDeps = {}): EdgeRouter {
   const log = deps.log?.child({ module: 'edge' });
-  const regions = [...new Set([config.region, config.masterRegion])];
-  const metrics = deps.registry === undefined ? undefined : createEdgeMetrics(deps.registry, regions);
+  const metrics =
+    deps.registry === undefined
+      ? undefined
+      : createEdgeMetrics(deps.registry, config.region, config.masterRegion);
   const hasTailers = config.tailers.statusUrls.length > 0;
   let last: LocalState | undefined;
   const watermark = hasTailers

@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CookieRejection } from './cookie.js';
-import { DECISION_REASONS, type DecisionReason, type LocalState } from './types.js';
+import type { DecisionReason, LocalState } from './types.js';
 
 const REJECTIONS: readonly CookieRejection[] = [
   'malformed',
@@ -23,7 +23,27 @@ export interface EdgeMetrics {
   localState(state: LocalState): void;
 }
 
-export function createEdgeMetrics(registry: Registry, regions: readonly string[]): EdgeMetrics {
+/** The (region, reason) pairs the policy can produce, so only real series are created up front. */
+function possibleDecisions(local: string, master: string): [string, DecisionReason][] {
+  if (local === master)
+    return [
+      [master, 'write'],
+      [master, 'local'],
+      [master, 'bad-cookie'],
+    ];
+  const toMaster: DecisionReason[] = ['write', 'pinned-by-time', 'pinned-by-position', 'fail-safe'];
+  const toLocal: DecisionReason[] = ['local', 'bad-cookie', 'unpinned-by-watermark'];
+  return [
+    ...toMaster.map((r): [string, DecisionReason] => [master, r]),
+    ...toLocal.map((r): [string, DecisionReason] => [local, r]),
+  ];
+}
+
+export function createEdgeMetrics(
+  registry: Registry,
+  localRegion: string,
+  masterRegion: string,
+): EdgeMetrics {
   const decisions = new Counter({
     name: 'cachetail_edge_decisions_total',
     help: 'Routing decisions by target region and reason.',
@@ -52,7 +72,8 @@ export function createEdgeMetrics(registry: Registry, regions: readonly string[]
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  for (const region of regions) for (const reason of DECISION_REASONS) decisions.inc({ region, reason }, 0);
+  for (const [region, reason] of possibleDecisions(localRegion, masterRegion))
+    decisions.inc({ region, reason }, 0);
   for (const why of REJECTIONS) rejected.inc({ why }, 0);
   for (const outcome of ['healthy', 'unhealthy']) refreshes.inc({ outcome }, 0);
   return {
