@@ -111,9 +111,21 @@ export const tailerConfigSchema = z
           .positive()
           .default(10_000)
           .describe('Reading from the replica pauses while this many committed transactions await deletes.'),
+        maxPendingKeys: z
+          .number()
+          .int()
+          .positive()
+          .default(200_000)
+          .describe('Reading also pauses while this many keys (held in memory) await deletes.'),
+        spillThresholdKeys: z
+          .number()
+          .int()
+          .positive()
+          .default(50_000)
+          .describe('A transaction with more keys spills them to <stateDir>/spill, keeping memory bounded.'),
       })
       .strict()
-      .default({ maxKeys: 1_000, maxPendingTransactions: 10_000 }),
+      .default({ maxKeys: 1_000, maxPendingTransactions: 10_000, maxPendingKeys: 200_000, spillThresholdKeys: 50_000 }),
     status: z
       .object({
         host: z

@@ -17,6 +17,17 @@ export interface CommittedTransaction {
   keys: readonly string[];
   /** The writer's commit-time timestamp from the annotation (`ts=`, ms), when it carried one. */
   writerTimeMs?: number | undefined;
+  /**
+   * Set for a transaction too large to hold in memory: `keys` is then empty and the keys are read
+   * from here. Such a transaction is delivered alone, in batches whose `keys` are chunks of it.
+   */
+  spilled?: SpilledKeys | undefined;
+}
+
+export interface SpilledKeys {
+  readonly count: number;
+  batches(size: number): AsyncGenerator<string[]>;
+  discard(): void;
 }
 
 export interface InvalidationBatch {

@@ -1,4 +1,5 @@
 /** Builds a Tailer and its memcached sink from validated config. No env, no signals, no exit. */
+import { join } from 'node:path';
 import { extractAnnotations, type RejectReason } from '../annotate/index.js';
 import type { TailerConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
@@ -7,6 +8,7 @@ import { ReplicationConnection } from '../replication/client.js';
 import { assertPreflight, runPreflight } from '../replication/preflight.js';
 import { MemcachedSink } from '../sinks/memcached/sink.js';
 import { CheckpointStore } from './checkpoint.js';
+import { spillFactory } from './spill.js';
 import type { KeyExtractor } from './transactions.js';
 import { Tailer } from './tailer.js';
 
@@ -70,6 +72,11 @@ export function createTailer(
     livenessTimeoutMs: config.source.livenessTimeoutMs,
     maxBatchKeys: config.batch.maxKeys,
     maxPendingTransactions: config.batch.maxPendingTransactions,
+    maxPendingKeys: config.batch.maxPendingKeys,
+    spill: {
+      thresholdKeys: config.batch.spillThresholdKeys,
+      create: spillFactory(join(config.stateDir, 'spill')),
+    },
   });
   return { tailer, sink, checkpointPath: checkpoints.path };
 }

@@ -3,11 +3,12 @@
  * `maxBatchKeys` keys (a single larger transaction still goes as one batch). The acknowledged position
  * only moves past a transaction once it and everything before it were delivered; transactions without
  * keys move it as soon as nothing with keys is waiting before them. `pause`/`resume` apply backpressure
- * to the reader when `maxPending` transactions are waiting.
+ * to the reader when `maxPending` transactions or `maxPendingKeys` keys are waiting. A transaction whose
+ * keys were spilled to disk is delivered alone, chunk by chunk, and acknowledged after its last chunk.
  */
 import { CachetailError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { CommittedTransaction, Sink } from '../sinks/sink.js';
+import type { CommittedTransaction, InvalidationBatch, Sink } from '../sinks/sink.js';
 
 interface Pending<P> {
   txn: CommittedTransaction;
@@ -19,6 +20,8 @@ export interface DeliveryQueueOptions {
   sink: Sink;
   maxBatchKeys: number;
   maxPending: number;
+  /** Pause reading while this many keys (held in memory) wait. */
+  maxPendingKeys?: number;
   log: Logger;
   pause: () => void;
   resume: () => void;
@@ -30,6 +33,8 @@ export class DeliveryQueue<P> {
   acknowledged: P | null = null;
   private readonly items: Pending<P>[] = [];
   private lastRead: P | null = null;
+  /** Keys held in memory by waiting transactions (spilled ones count 0). */
+  private pendingKeys = 0;
   paused = false;
   private closed = false;
   private readonly abort = new AbortController();
@@ -51,15 +56,46 @@ export class DeliveryQueue<P> {
   push(txn: CommittedTransaction, after: P): void {
     const before = this.lastRead;
     this.lastRead = after;
-    if (txn.keys.length === 0) {
+    if (txn.keys.length === 0 && !txn.spilled) {
       if (this.items.length === 0) this.acknowledged = after;
       return;
     }
     this.items.push({ txn, before });
+    this.pendingKeys += txn.keys.length;
     this.wake?.();
-    if (!this.paused && this.items.length >= this.opts.maxPending) {
+    if (!this.paused && this.overLimit()) {
       this.paused = true;
       this.opts.pause();
+    }
+  }
+
+  private overLimit(): boolean {
+    return (
+      this.items.length >= this.opts.maxPending || this.pendingKeys >= (this.opts.maxPendingKeys ?? Infinity)
+    );
+  }
+
+  private underLowWater(): boolean {
+    return (
+      this.items.length <= this.opts.maxPending / 2 &&
+      this.pendingKeys <= (this.opts.maxPendingKeys ?? Infinity) / 2
+    );
+  }
+
+  /** Sends one batch; false when the queue stopped (closed, or the sink failed). */
+  private async send(batch: InvalidationBatch, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.opts.sink.deliver(batch, signal);
+      return true;
+    } catch (err) {
+      if (this.closed) return false;
+      this.closed = true;
+      try {
+        this.opts.onFailed(err instanceof Error ? err : new Error(errorMessage(err)));
+      } catch {
+        // onFailed reports by throwing; the queue just stops.
+      }
+      return false;
     }
   }
 
@@ -77,28 +113,31 @@ export class DeliveryQueue<P> {
       if (this.closed) return;
       const take: Pending<P>[] = [];
       const keys = new Set<string>();
-      for (const p of this.items) {
-        if (take.length > 0 && keys.size + p.txn.keys.length > this.opts.maxBatchKeys) break;
-        take.push(p);
-        for (const k of p.txn.keys) keys.add(k);
+      let delivered = 0;
+      const first = this.items[0];
+      if (first.txn.spilled) {
+        take.push(first);
+        for await (const chunk of first.txn.spilled.batches(this.opts.maxBatchKeys)) {
+          if (!(await this.send({ transactions: [first.txn], keys: chunk }, signal))) return;
+          delivered += chunk.length;
+        }
+        first.txn.spilled.discard();
+      } else {
+        for (const p of this.items) {
+          if (p.txn.spilled) break;
+          if (take.length > 0 && keys.size + p.txn.keys.length > this.opts.maxBatchKeys) break;
+          take.push(p);
+          for (const k of p.txn.keys) keys.add(k);
+        }
+        if (!(await this.send({ transactions: take.map((p) => p.txn), keys: [...keys] }, signal))) return;
+        delivered = keys.size;
       }
       const transactions = take.map((p) => p.txn);
-      try {
-        await this.opts.sink.deliver({ transactions, keys: [...keys] }, signal);
-      } catch (err) {
-        if (this.closed) return;
-        this.closed = true;
-        try {
-          this.opts.onFailed(err instanceof Error ? err : new Error(errorMessage(err)));
-        } catch {
-          // onFailed reports by throwing; the queue just stops.
-        }
-        return;
-      }
+      for (const p of take) this.pendingKeys -= p.txn.keys.length;
       this.items.splice(0, take.length);
       this.acknowledged = this.items[0] ? this.items[0].before : this.lastRead;
-      this.opts.onDelivered(keys.size, transactions);
-      if (this.paused && this.items.length <= this.opts.maxPending / 2) {
+      this.opts.onDelivered(delivered, transactions);
+      if (this.paused && this.underLowWater()) {
         this.paused = false;
         this.opts.resume();
       }

@@ -26,7 +26,7 @@ import {
   sameServer,
   type ResolvedStart,
 } from './resume.js';
-import { TransactionAssembler, type KeyExtractor } from './transactions.js';
+import { TransactionAssembler, type AssemblerOptions, type KeyExtractor } from './transactions.js';
 
 export interface Position {
   file: string;
@@ -54,6 +54,10 @@ export interface TailerOptions {
   livenessTimeoutMs?: number;
   maxBatchKeys: number;
   maxPendingTransactions: number;
+  /** Reading pauses while this many keys wait in memory. */
+  maxPendingKeys?: number;
+  /** Transactions with more keys than `thresholdKeys` spill them to files made by `create`. */
+  spill?: AssemblerOptions['spill'];
   reconnect?: { initialMs: number; maxMs: number };
   metrics?: TailerMetrics;
 }
@@ -141,6 +145,7 @@ export class Tailer {
       sink: opts.sink,
       maxBatchKeys: opts.maxBatchKeys,
       maxPending: opts.maxPendingTransactions,
+      maxPendingKeys: opts.maxPendingKeys,
       log: this.log,
       pause: () => {
         m?.readingPaused.set(true);
@@ -263,7 +268,7 @@ export class Tailer {
   ): Promise<{ ended: Promise<Error | undefined> }> {
     this.conn = conn;
     const decoder = new BinlogDecoder({ checksumBeforeFde: 'detect' });
-    const assembler = new TransactionAssembler(this.opts.extract);
+    const assembler = new TransactionAssembler(this.opts.extract, { spill: this.opts.spill });
     assembler.reset(this.readPosition?.file ?? '');
     const ended = new Promise<Error | undefined>((resolve) => {
       this.streamEnded = resolve;

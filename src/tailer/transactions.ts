@@ -11,6 +11,8 @@
 import { lexOptionsFromSqlMode, type LexOptions } from '../annotate/index.js';
 import type { BinlogEvent } from '../binlog/index.js';
 import type { CommittedTransaction } from '../sinks/sink.js';
+import { OutboxDecoder, type OutboxOptions } from './outbox.js';
+import type { KeySpill } from './spill.js';
 
 /**
  * Extracts the valid keys a statement text carries (annotation grammar, src/annotate). `lex` says how
@@ -30,6 +32,15 @@ interface OpenTransaction {
   explicit: boolean;
   keys: Set<string>;
   writerTimeMs?: number | undefined;
+  /** Where the keys go once there are more than `spill.thresholdKeys` of them. */
+  spill?: KeySpill | undefined;
+}
+
+export interface AssemblerOptions {
+  /** Spill an open transaction's keys to disk past this many, so memory stays bounded. */
+  spill?: { thresholdKeys: number; create: () => KeySpill };
+  /** Outbox mode: tables whose inserted rows carry keys too (./outbox.ts). */
+  outbox?: OutboxOptions | undefined;
 }
 
 const MARIADB_GTID_FLAG_STANDALONE = 0x01;
@@ -54,8 +65,15 @@ export class TransactionAssembler {
    * is on the BEGIN query that opens their transaction.
    */
   private lex: LexOptions = {};
+  private readonly outbox: OutboxDecoder | null;
 
-  constructor(private readonly extract: KeyExtractor) {}
+  constructor(
+    private readonly extract: KeyExtractor,
+    private readonly options: AssemblerOptions = {},
+  ) {
+    const outbox = options.outbox;
+    this.outbox = outbox && outbox.tables.length > 0 ? new OutboxDecoder(outbox) : null;
+  }
 
   /** The binlog file the stream is in (from the last ROTATE). */
   get currentFile(): string {
@@ -69,8 +87,10 @@ export class TransactionAssembler {
 
   /** Forgets a partly read transaction (the stream broke; it will be read again from its start). */
   reset(file: string): void {
+    this.open?.spill?.discard();
     this.open = null;
     this.file = file;
+    this.outbox?.reset();
   }
 
   /** Feeds one event; returns the transaction it committed, if any. */
@@ -98,6 +118,19 @@ export class TransactionAssembler {
       case 'rows_query':
         this.addKeys(ev.sql);
         return null;
+      case 'format_description':
+        this.outbox?.setFlavor(ev.mariadb);
+        return null;
+      case 'table_map':
+        this.outbox?.tableMap(ev);
+        return null;
+      case 'write_rows':
+      case 'update_rows':
+      case 'delete_rows': {
+        const found = this.outbox?.rows(ev);
+        if (found) this.addExtracted(found.keys, found.writerTimeMs);
+        return null;
+      }
       case 'xid':
         return this.open ? this.commit(ev) : null;
       case 'query':
@@ -126,8 +159,23 @@ export class TransactionAssembler {
 
   private addKeys(sql: string): void {
     const { keys, writerTimeMs } = this.extract(sql, this.lex);
+    this.addExtracted(keys, writerTimeMs);
+  }
+
+  private addExtracted(keys: readonly string[], writerTimeMs: number | undefined): void {
     if (!this.open) this.open = { gtid: undefined, explicit: false, keys: new Set() };
-    for (const k of keys) this.open.keys.add(k);
+    const open = this.open;
+    if (open.spill) {
+      for (const k of keys) open.spill.append(k);
+    } else {
+      for (const k of keys) open.keys.add(k);
+      const spill = this.options.spill;
+      if (spill && open.keys.size > spill.thresholdKeys) {
+        open.spill = spill.create();
+        for (const k of open.keys) open.spill.append(k);
+        open.keys.clear();
+      }
+    }
     if (
       writerTimeMs !== undefined &&
       (this.open.writerTimeMs === undefined || writerTimeMs < this.open.writerTimeMs)
@@ -139,6 +187,7 @@ export class TransactionAssembler {
   private commit(ev: BinlogEvent, nextPosition = ev.header.nextPosition): CommittedTransaction {
     const open = this.open ?? { gtid: undefined, explicit: false, keys: new Set<string>() };
     this.open = null;
+    open.spill?.seal();
     return {
       gtid: open.gtid,
       file: this.file,
@@ -147,6 +196,7 @@ export class TransactionAssembler {
       commitTimeMs: ev.header.timestamp * 1000,
       keys: [...open.keys],
       writerTimeMs: open.writerTimeMs,
+      spilled: open.spill,
     };
   }
 }

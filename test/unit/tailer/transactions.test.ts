@@ -1,4 +1,7 @@
 /** Transaction assembly on built binlog events: what is delivered, when, with which keys and position. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBinlogFile } from '../../../src/binlog/index.js';
 import {
@@ -14,6 +17,7 @@ import { buildMysqlGtid } from '../../../src/binlog/builder-mysql.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { CommittedTransaction } from '../../../src/sinks/sink.js';
 import { annotationExtractor } from '../../../src/tailer/create.js';
+import { spillFactory } from '../../../src/tailer/spill.js';
 import { TransactionAssembler } from '../../../src/tailer/transactions.js';
 
 const NO_BACKSLASH_ESCAPES = 1n << 20n; // MODE_NO_BACKSLASH_ESCAPES in sql_mode
@@ -124,6 +128,31 @@ describe('TransactionAssembler', () => {
     // never ends, so nothing after it is trusted.
     expect(build(NO_BACKSLASH_ESCAPES)).toEqual([['path:1']]);
     expect(build(0n)).toEqual([[]]);
+  });
+
+  it('spills a transaction past the threshold to disk and keeps every key, in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cachetail-asm-spill-'));
+    const asm = new TransactionAssembler(annotationExtractor(createLogger('silent')), {
+      spill: { thresholdKeys: 3, create: spillFactory(dir) },
+    });
+    const f = new BinlogFileBuilder();
+    f.add((o) => buildMariadbGtid({ seqNo: 1n }, o));
+    f.add((o) => buildQuery({ sql: 'BEGIN' }, o));
+    for (let i = 0; i < 4; i++) {
+      f.add((o) =>
+        buildAnnotateRows({ sql: `UPDATE t SET a=1 /* MEMCACHE_DIRTY s:${2 * i},s:${2 * i + 1} */` }, o),
+      );
+    }
+    f.add((o) => buildXid({ xid: 1n }, o));
+    let done: CommittedTransaction | null = null;
+    for (const { event } of readBinlogFile(f.toBuffer()))
+      if (event.kind !== 'format_description') done ??= asm.push(event);
+    expect(done?.keys).toEqual([]);
+    expect(done?.spilled?.count).toBe(8);
+    const read: string[] = [];
+    for await (const chunk of done!.spilled!.batches(5)) read.push(...chunk);
+    expect(read).toEqual(['s:0', 's:1', 's:2', 's:3', 's:4', 's:5', 's:6', 's:7']);
+    done!.spilled!.discard();
   });
 
   it('handles MySQL: GTID + BEGIN + Rows_query … XID, and a GTID + DDL', () => {
