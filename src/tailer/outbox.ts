@@ -16,7 +16,7 @@
  * A table of another shape stops the tailer (OUTBOX_TABLE_SHAPE): guessing which column holds the key
  * could only produce wrong deletes or miss the right ones.
  */
-import { validateKey, type KeyRejectReason } from '../annotate/index.js';
+import { MAX_KEY_BYTES, validateKey, type KeyRejectReason } from '../annotate/index.js';
 import { describeKeyReason, utf8OrNull } from '../annotate/key.js';
 import { ColumnType, decodeRows, StringValue } from '../binlog/index.js';
 import type { RowsEvent, TableMapEvent } from '../binlog/index.js';
@@ -106,7 +106,7 @@ export class OutboxDecoder {
         // NULL, or absent from a MINIMAL image: the row says a key is dirty and not which one.
         throw new CachetailError(
           'OUTBOX_ROW_WITHOUT_KEY',
-          `outbox table ${map.db}.${map.table}: an inserted row has no cache_key (${String(cell)})`,
+          `outbox table ${map.db}.${map.table}: an inserted row has no cache_key (${cell === undefined ? 'not in the row image' : cell === null ? 'NULL' : 'not a string'})`,
           { retryable: false },
         );
       }
@@ -120,8 +120,9 @@ export class OutboxDecoder {
   }
 
   private key(bytes: Buffer): string | null {
-    const text = bytes.length > 250 ? null : utf8OrNull(bytes);
-    const reason = text === null ? (bytes.length > 250 ? 'key-too-long' : 'invalid-utf8') : validateKey(text);
+    const text = bytes.length > MAX_KEY_BYTES ? null : utf8OrNull(bytes);
+    const reason =
+      text === null ? (bytes.length > MAX_KEY_BYTES ? 'key-too-long' : 'invalid-utf8') : validateKey(text);
     if (reason === null) return text;
     this.opts.onRejected?.(reason, describeKeyReason(reason));
     return null;
