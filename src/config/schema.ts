@@ -4,11 +4,7 @@
  * converted here, never downstream.
  */
 import { z } from 'zod';
-
-const hostPort = z
-  .string()
-  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
-  .describe('host:port');
+import { memcachedSinkOptionsSchema } from '../sinks/memcached/config.js';
 
 export const tailerConfigSchema = z
   .object({
@@ -90,18 +86,7 @@ export const tailerConfigSchema = z
       })
       .strict()
       .default({ drainMs: 10_000 }),
-    memcached: z
-      .object({
-        servers: z.array(hostPort).min(1).describe("The region's memcached servers, in the app's order."),
-        timeoutMs: z.number().int().positive().default(1_000),
-        retries: z
-          .number()
-          .int()
-          .min(0)
-          .default(1_000_000)
-          .describe('Attempts per delete before the tailer stops; a delete is never dropped.'),
-      })
-      .strict(),
+    memcached: memcachedSinkOptionsSchema,
     batch: z
       .object({
         maxKeys: z.number().int().positive().default(1_000),
@@ -125,7 +110,12 @@ export const tailerConfigSchema = z
           .describe('A transaction with more keys spills them to <stateDir>/spill, keeping memory bounded.'),
       })
       .strict()
-      .default({ maxKeys: 1_000, maxPendingTransactions: 10_000, maxPendingKeys: 200_000, spillThresholdKeys: 50_000 }),
+      .default({
+        maxKeys: 1_000,
+        maxPendingTransactions: 10_000,
+        maxPendingKeys: 200_000,
+        spillThresholdKeys: 50_000,
+      }),
     status: z
       .object({
         host: z

@@ -16,6 +16,7 @@ export const tailerEnvPaths = [
   [['stateDir'], 'string'],
   [['gapPolicy'], 'string'],
   [['memcached', 'servers'], 'list'],
+  [['memcached', 'hashing'], 'string'],
   [['status', 'host'], 'string'],
   [['status', 'port'], 'number'],
   [['log', 'level'], 'string'],

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { TailerMetrics } from '../observability/metrics.js';
 import { ReplicationConnection } from '../replication/client.js';
 import { assertPreflight, runPreflight } from '../replication/preflight.js';
-import { MemcachedSink } from '../sinks/memcached/sink.js';
+import { MemcachedSink, memcachedSinkOptions } from '../sinks/memcached/sink.js';
 import { CheckpointStore } from './checkpoint.js';
 import { spillFactory } from './spill.js';
 import type { KeyExtractor } from './transactions.js';
@@ -48,12 +48,12 @@ export function createTailer(
   log: Logger,
   metrics?: TailerMetrics,
 ): { tailer: Tailer; sink: MemcachedSink; checkpointPath: string } {
-  const sink = new MemcachedSink({
-    servers: config.memcached.servers,
-    timeoutMs: config.memcached.timeoutMs,
-    retries: config.memcached.retries,
-    log: log.child({ module: 'sink.memcached' }),
-  });
+  const sink = new MemcachedSink(
+    memcachedSinkOptions(config.memcached, {
+      log: log.child({ module: 'sink.memcached' }),
+      journalDir: join(config.stateDir, 'memcached-journal'),
+    }),
+  );
   const checkpoints = new CheckpointStore(config.stateDir);
   const tailer = new Tailer({
     source: config.source,
