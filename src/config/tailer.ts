@@ -13,6 +13,7 @@ export const tailerEnvPaths = [
   [['source', 'serverId'], 'number'],
   [['source', 'heartbeatMs'], 'number'],
   [['source', 'livenessTimeoutMs'], 'number'],
+  [['source', 'connectTimeoutMs'], 'number'],
   [['stateDir'], 'string'],
   [['gapPolicy'], 'string'],
   [['memcached', 'servers'], 'list'],

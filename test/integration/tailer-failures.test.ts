@@ -43,6 +43,7 @@ async function startTailer(stateDir: string, env: Record<string, string> = {}): 
     CACHETAIL_SOURCE_SERVER_ID: '7950',
     CACHETAIL_SOURCE_HEARTBEAT_MS: '500',
     CACHETAIL_SOURCE_LIVENESS_TIMEOUT_MS: '3000',
+    CACHETAIL_SOURCE_CONNECT_TIMEOUT_MS: '2000',
     CACHETAIL_STATE_DIR: stateDir,
     CACHETAIL_STATUS_PORT: String(port),
     ...env,
@@ -135,6 +136,29 @@ describe('tailer under failures', () => {
     expect(body.state).toBe('streaming');
     expect((body.stats as { reconnects: number }).reconnects).toBeGreaterThanOrEqual(1);
     expect((await t.ready()).code).toBe(200);
+  });
+
+  it('notices a silent replica (no FIN, no heartbeat), reports not ready, and resumes when it wakes', async () => {
+    const pid = extras.pids().get('fail-replica') as number;
+    const before = ((await t.status()).body.stats as { reconnects: number }).reconnects;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const during = await write(5, 'frozen');
+      // The edge fails safe on this: the tailer cannot vouch for the region while the link is dead.
+      await waitFor('not ready while the replica is silent', async () => {
+        const r = await t.ready();
+        return r.code === 503 ? r : undefined;
+      });
+      expect(await cachedKeys(during)).toEqual(during);
+      process.kill(pid, 'SIGCONT');
+      await pair.waitForReplicaCatchUp();
+      await allDeleted(during, 'keys written while the replica was frozen to be deleted');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor('ready again', async () => ((await t.ready()).code === 200 ? true : undefined));
+    const { body } = await t.status();
+    expect((body.stats as { reconnects: number }).reconnects).toBeGreaterThan(before);
   });
 
   it('fails closed when its position was purged: not ready, says why, deletes nothing, stays up', async () => {
