@@ -55,7 +55,11 @@ async function startEdge(
   const now = (): number => Date.now() + offset;
   const registry = new Registry();
   const router = createEdgeRouter(config, { registry, now });
-  const proxy = await buildEdgeProxy({ router, upstreams: config.upstreams, timeoutMs: 5_000 });
+  const proxy = await buildEdgeProxy({
+    router,
+    upstreams: config.upstreams,
+    timeoutMs: config.upstreamTimeoutMs,
+  });
   const admin = buildEdgeAdmin({ router, registry });
   await proxy.listen({ host: '127.0.0.1', port: 0 });
   await admin.listen({ host: config.admin.host, port: 0 });
@@ -241,6 +245,30 @@ describe('cachetail edge proxy: pinning a writer to the master region', () => {
     expect(answer).toBe('201 2000');
   });
 
+  it('answers Expect: 100-continue itself and forwards the body without the Expect header', async () => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 7);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: edge.port,
+          method: 'PUT',
+          path: '/expect',
+          agent: false,
+          headers: { expect: '100-continue', 'content-length': String(body.length) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(`${res.statusCode} ${String(res.headers['x-body-sha256'])}`));
+        },
+      );
+      req.on('continue', () => req.end(body));
+      req.on('error', reject);
+    });
+    expect(answer).toBe(`200 ${sha256(body)}`);
+    expect(us.seen.at(-1)!.headers.expect).toBeUndefined();
+  });
+
   it('keeps end-to-end headers and the exact request target, drops hop-by-hop ones, adds X-Forwarded-*', async () => {
     const a = await send(edge.port, 'GET', '/feed?a&b=%7e&c=1+2', {
       connection: 'x-client-hop',
@@ -344,6 +372,21 @@ describe('cachetail edge proxy: failing safe', () => {
 });
 
 describe('cachetail edge proxy: upstream failures', () => {
+  it('answers 504 when the upstream does not answer in time', async () => {
+    const silent = await listen(() => undefined);
+    const eu = await new Upstream('eu').start();
+    const edge = await startEdge({ us: silent.url, eu: eu.url }, [], { upstreamTimeoutMs: 300 });
+    try {
+      const a = await send(edge.port, 'DELETE', '/posts/1');
+      expect(`${a.status} ${String(a.headers['x-cachetail-region'])} ${a.body.toString()}`).toBe(
+        '504 us cachetail edge: the upstream of region us did not answer in time (UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error)\n',
+      );
+    } finally {
+      await edge.close();
+      await Promise.all([silent.close(), eu.close()]);
+    }
+  });
+
   it('answers 502 with a body that names the region and the cause', async () => {
     const eu = await new Upstream('eu').start();
     const gone = await listen(() => undefined);
