@@ -4,8 +4,10 @@
  * for BIGINT/BIT/SET bitmaps), so tests can round-trip every type. Layouts: rows/cell.ts,
  * rows/temporal.ts, rows/decimal.ts, rows/decode.ts. Re-exported by builder.ts.
  */
+import { packedInt } from './builder.js';
 import { encodeJsonBinary, encodeJsonDiffs, type JsonInput } from './builder-json.js';
 import { ColumnType } from './events/table-map.js';
+import type { DefaultCharset, TableMapOptionalMetadata } from './events/types.js';
 import type { JsonDiff } from './rows/values.js';
 
 export type ColumnDef =
@@ -174,7 +176,13 @@ function encodeCell(col: ColumnDef, v: Exclude<CellInput, null | undefined>): Bu
         typeof v === 'object' && v !== null && '$jsonDiffs' in v
           ? (v as JsonDiffsInput).$jsonDiffs
           : undefined;
-      return lengthPrefixed(diffs ? encodeJsonDiffs(diffs) : encodeJsonBinary(v as JsonInput), 4);
+      // A Buffer is taken as binary JSON already encoded (or empty: MySQL's JSON null).
+      const bytes = Buffer.isBuffer(v)
+        ? v
+        : diffs
+          ? encodeJsonDiffs(diffs)
+          : encodeJsonBinary(v as JsonInput);
+      return lengthPrefixed(bytes, 4);
     }
     case 'enum':
       return uintLE(BigInt(v as number), col.size ?? 1);
@@ -307,4 +315,46 @@ function time2Bytes(packed: bigint, fsp: number): Buffer {
   const tail = Buffer.alloc(bytes);
   tail.writeUIntBE(Number(BigInt.asUintN(bytes * 8, frac / (bytes === 2 ? 100n : 10000n))), 0, bytes);
   return Buffer.concat([head, tail]);
+}
+
+/**
+ * TABLE_MAP optional metadata TLVs (layout: events/table-map-metadata.ts) for the fields given, in
+ * the order the server writes them.
+ */
+export function encodeOptionalMetadata(m: TableMapOptionalMetadata): Buffer {
+  const parts: Buffer[] = [];
+  const tlv = (type: number, value: Buffer): void => {
+    parts.push(Buffer.of(type), packedInt(value.length), value);
+  };
+  const bitsMsbFirst = (bits: readonly boolean[]): Buffer => {
+    const b = Buffer.alloc((bits.length + 7) >>> 3);
+    bits.forEach((on, i) => {
+      if (on) b[i >>> 3] |= 0x80 >> (i & 7);
+    });
+    return b;
+  };
+  const packedList = (xs: readonly number[]): Buffer => Buffer.concat(xs.map(packedInt));
+  const charset = (d: DefaultCharset): Buffer =>
+    Buffer.concat([
+      packedInt(d.defaultCollation),
+      ...d.exceptions.flatMap((e) => [packedInt(e.charColumn), packedInt(e.collation)]),
+    ]);
+  const str = (s: string): Buffer[] => {
+    const b = Buffer.from(s, 'utf8');
+    return [packedInt(b.length), b];
+  };
+  const lists = (ls: readonly (readonly string[])[]): Buffer =>
+    Buffer.concat(ls.flatMap((l) => [packedInt(l.length), ...l.flatMap(str)]));
+  if (m.signednessBits) tlv(1, bitsMsbFirst(m.signednessBits));
+  if (m.defaultCharset) tlv(2, charset(m.defaultCharset));
+  if (m.columnCharsets) tlv(3, packedList(m.columnCharsets));
+  if (m.columnNames) tlv(4, Buffer.concat(m.columnNames.flatMap(str)));
+  if (m.setValues) tlv(5, lists(m.setValues));
+  if (m.enumValues) tlv(6, lists(m.enumValues));
+  if (m.geometryTypes) tlv(7, packedList(m.geometryTypes));
+  if (m.primaryKey) tlv(8, packedList(m.primaryKey.map((k) => k.column)));
+  if (m.enumAndSetDefaultCharset) tlv(10, charset(m.enumAndSetDefaultCharset));
+  if (m.enumAndSetColumnCharsets) tlv(11, packedList(m.enumAndSetColumnCharsets));
+  if (m.columnVisibility) tlv(12, bitsMsbFirst(m.columnVisibility));
+  return Buffer.concat(parts);
 }

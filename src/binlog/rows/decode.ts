@@ -84,9 +84,11 @@ export function decodeRows(event: RowsEvent, tableMap: TableMapEvent, opts?: Dec
   } catch (err) {
     if (err instanceof BinlogDecodeError) {
       const where = at.column >= 0 ? `, column ${at.column + 1} (type ${columns[at.column]?.type})` : '';
+      // Offsets inside the row data are not offsets in the event body: say which they are.
+      const detail = err.detail.replace('at body offset', 'at row data offset');
       throw new BinlogDecodeError(
         err.code,
-        `${err.detail} (${tableMap.db}.${tableMap.table} row ${at.row + 1}${where})`,
+        `${detail} (${tableMap.db}.${tableMap.table} row ${at.row + 1}${where})`,
         err,
       );
     }
