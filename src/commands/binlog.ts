@@ -188,11 +188,12 @@ async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogI
     )) {
       if (opts.stop !== undefined && at >= opts.stop) break;
       const ev = decodeAt(decoder, bytes, at, file);
-      summary.events++;
       summary.endPosition = at + bytes.length;
       if (ev.kind === 'format_description') summary.checksum = ev.checksum;
-      // Before the start position only the FORMAT_DESCRIPTION is shown (it says how the rest decodes).
+      // Before the start position only the FORMAT_DESCRIPTION is shown (it says how the rest decodes);
+      // a stream that cannot seek reads the events in between, but they count for nothing.
       if (opts.start !== undefined && at < opts.start && ev.kind !== 'format_description') continue;
+      summary.events++;
       last = ev;
       await printEvent(at, ev, false);
       if (ev.kind === 'transaction_payload') {

@@ -93,7 +93,7 @@ describe('cachetail binlog: text output', () => {
     const gz = `${file}.gz`;
     writeFileSync(gz, gzipSync(readFileSync(file)));
     const g = await runBinlog(['--start-position', '589', '--stop-position', '1085', gz]);
-    expect(g.lines.slice(1, -1)).toEqual(r.lines.slice(1, -1));
+    expect(g.lines).toEqual(r.lines.map((l) => l.replaceAll(file, gz)));
   });
 
   it('a stop position inside a transaction reports it as incomplete, with the keys read so far', async () => {
@@ -134,9 +134,9 @@ describe('cachetail binlog: row values', () => {
     writeFileSync(file, b.toBuffer());
     const r = await runBinlog([file]);
     expect(r.code).toBe(1);
-    expect(r.lines[3]).toBe(
-      '# at 297 end_log_pos 333 server_id 1 2023-11-14 22:13:20 WRITE_ROWS_V1 table_id 9 `d`.`t` row_bytes 3 STMT_END' +
-        ' row_error "MALFORMED_EVENT: row value needs 4 bytes at body offset 1, only 2 left (d.t row 1, column 1 (type 3))"',
+    // The decoder's own wording between the code and the place is not this test's business.
+    expect(r.lines[3]).toMatch(
+      /^# at 297 end_log_pos 333 server_id 1 2023-11-14 22:13:20 WRITE_ROWS_V1 table_id 9 `d`\.`t` row_bytes 3 STMT_END row_error "MALFORMED_EVENT: .* \(d\.t row 1, column 1 \(type 3\)\)"$/,
     );
     expect(r.lines[4]).toContain(' XID xid 5');
     expect(r.lines.at(-1)).toMatch(/ row_errors 1$/);
