@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   BinlogFileBuilder,
   buildAnnotateRows,
@@ -10,7 +10,9 @@ import {
   buildTableMap,
   buildXid,
 } from '../../../src/binlog/builder.js';
-import { annotatedBinlogFile, runBinlog, tempPath, TS } from './binlog-helpers.js';
+import { annotatedBinlogFile, removeTempFiles, runBinlog, tempPath, TS } from './binlog-helpers.js';
+
+afterAll(removeTempFiles);
 
 const T = '2023-11-14 22:13:20';
 

@@ -2,7 +2,7 @@
  * Runs `cachetail binlog` in-process with captured stdout/stderr, and builds a small annotated MariaDB
  * binlog whose every byte the tests know.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -47,8 +47,17 @@ export async function runBinlog(
   };
 }
 
+const tempDirs: string[] = [];
+
+/** A path in a fresh temporary directory; removed by `removeTempFiles` (call it in afterAll). */
 export function tempPath(name: string): string {
-  return path.join(mkdtempSync(path.join(tmpdir(), 'cachetail-binlog-')), name);
+  const dir = mkdtempSync(path.join(tmpdir(), 'cachetail-binlog-'));
+  tempDirs.push(dir);
+  return path.join(dir, name);
+}
+
+export function removeTempFiles(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** INT + VARCHAR(64) row image: null bitmap, int32, 1-byte length + text. */
