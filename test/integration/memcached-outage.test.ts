@@ -105,7 +105,11 @@ describe('a memcached server down for 30 s (killed by PID, restarted on the same
       // Declaring the server down costs the first batch up to 3 refused attempts; after that, a journal
       // append (one fsync) per batch.
       expect(latencies[0]).toBeLessThan(2_000);
-      expect(Math.max(...latencies.slice(1))).toBeLessThan(500);
+      expect(Math.max(...latencies.slice(1))).toBeLessThan(1_000);
+      // Only the first batch's keys for server 1 were ever sent to it (3 attempts); later ones went
+      // straight to the journal.
+      const firstOnB = journaledExpected.filter((k) => k.startsWith('o:0:')).length;
+      expect(s.stats).toMatchObject({ errors: 3 * firstOnB, retries: 2 * firstOnB });
       expect(latencies.length).toBeGreaterThan(100);
       expect(await journaledKeys(b.address)).toEqual(journaledExpected);
       expect(s.stats).toMatchObject({ journaled: journaledExpected.length, serversDown: 1, replayed: 0 });

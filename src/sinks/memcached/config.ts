@@ -106,6 +106,15 @@ export const memcachedSinkOptionsSchema = z
       .max(65_536)
       .default(1_024)
       .describe('Keys per pipelined group (one NOOP acknowledgement each).'),
+    groupsInFlight: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_024)
+      .default(16)
+      .describe(
+        'Groups sent ahead on one server connection before waiting for the oldest to be acknowledged.',
+      ),
   })
   .strict()
   .refine((c) => !c.weights || c.weights.length === c.servers.length, {

@@ -67,6 +67,7 @@ export class MemcachedConnection implements ServerConnection {
   private opaque = 0;
   private lastReceived = 0;
   private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly server: ServerAddress,
@@ -76,6 +77,11 @@ export class MemcachedConnection implements ServerConnection {
   }
 
   send(group: GroupRequest): Promise<GroupResult> {
+    if (this.closed) {
+      return Promise.reject(
+        new MemcachedConnectionError('MEMCACHED_CONNECTION', `memcached ${this.address}: connection closed`),
+      );
+    }
     const socket = this.socket ?? this.open();
     const count = requestCount(group);
     const first = this.opaque;
@@ -89,7 +95,9 @@ export class MemcachedConnection implements ServerConnection {
     });
   }
 
+  /** Fails what is outstanding; later sends are refused (a closed sink must not reconnect). */
   close(): void {
+    this.closed = true;
     this.fail(
       new MemcachedConnectionError('MEMCACHED_CONNECTION', `memcached ${this.address}: connection closed`),
     );

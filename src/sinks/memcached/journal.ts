@@ -17,6 +17,7 @@ import { join } from 'node:path';
 const SUFFIX = '.journal';
 const FLUSH_LINE = '!flush';
 const NEWLINE = 0x0a;
+const APPEND_SLICE = 8_192;
 
 export interface JournalChunk {
   keys: string[];
@@ -101,12 +102,12 @@ export class Journal {
   /** Appends keys; resolves once they are on disk. */
   append(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return Promise.resolve();
-    return this.write(keys.map((k) => `${JSON.stringify(k)}\n`).join(''), keys.length, false);
+    return this.write(keys, false);
   }
 
   /** Records that the server must be flushed before use; resolves once it is on disk. */
   appendFlushMarker(): Promise<void> {
-    return this.write(`${FLUSH_LINE}\n`, 0, true);
+    return this.write([], true);
   }
 
   /** Complete lines in [offset, min(size, offset + maxBytes)). */
@@ -167,23 +168,39 @@ export class Journal {
     });
   }
 
-  private write(text: string, keyCount: number, marker: boolean): Promise<void> {
+  /**
+   * One append: written in slices (a million-key batch never becomes one giant string), then one
+   * fdatasync for all of it. On failure the file is cut back to its last durable size.
+   */
+  private write(keys: readonly string[], marker: boolean): Promise<void> {
     this.pendingAppends++;
     return this.serial(async () => {
       try {
         const handle = await this.fileHandle();
-        const header = this.size === 0 ? `# cachetail memcached journal v1 ${this.address}\n` : '';
-        const bytes = Buffer.from(header + text, 'utf8');
-        try {
+        let written = 0;
+        const put = async (text: string) => {
+          const bytes = Buffer.from(text, 'utf8');
           await handle.writeFile(bytes);
+          written += bytes.length;
+        };
+        try {
+          if (this.size === 0) await put(`# cachetail memcached journal v1 ${this.address}\n`);
+          for (let i = 0; i < keys.length; i += APPEND_SLICE) {
+            await put(
+              keys
+                .slice(i, i + APPEND_SLICE)
+                .map((k) => `${JSON.stringify(k)}\n`)
+                .join(''),
+            );
+          }
+          if (marker) await put(`${FLUSH_LINE}\n`);
           await handle.datasync();
         } catch (err) {
-          // Cut off whatever part of the write landed, so the next append starts on a clean line.
           await handle.truncate(this.size).catch(() => undefined);
           throw err;
         }
-        this.size += bytes.length;
-        this.keys += keyCount;
+        this.size += written;
+        this.keys += keys.length;
         if (marker) this.flushRequired = true;
       } finally {
         this.pendingAppends--;

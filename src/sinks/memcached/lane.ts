@@ -19,7 +19,7 @@
  */
 import { CachetailError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
-import type { ServerConnection } from './connection.js';
+import type { GroupResult, ServerConnection } from './connection.js';
 import type { Journal } from './journal.js';
 import { Status, type GroupRequest } from './protocol.js';
 import type { MemcachedSinkStats } from './stats.js';
@@ -38,6 +38,7 @@ export interface LaneOptions {
   backoff: Backoff;
   probe: Backoff;
   groupKeys: number;
+  groupsInFlight: number;
   onRecovery: RecoveryPolicy;
   holdOff: { ttlSeconds: number; value: Buffer; flags: number } | null;
   maxJournalBytes: number;
@@ -172,7 +173,25 @@ export class ServerLane {
     const groups: string[][] = [];
     for (let i = 0; i < keys.length; i += this.opts.groupKeys)
       groups.push(keys.slice(i, i + this.opts.groupKeys));
-    const results = await Promise.allSettled(groups.map((g) => this.conn.send(this.request(kind, g))));
+    // At most `groupsInFlight` groups written ahead: deep enough to keep the server busy, bounded so a
+    // million-key batch is not encoded into one burst of socket buffers.
+    const results = new Array<PromiseSettledResult<GroupResult>>(groups.length);
+    // Once the connection failed, the groups not yet sent fail with it rather than each waiting out its
+    // own timeout on a hung server.
+    let nextGroup = 0;
+    let broken: { status: 'rejected'; reason: unknown } | undefined;
+    const window = async () => {
+      while (nextGroup < groups.length) {
+        const gi = nextGroup++;
+        results[gi] =
+          broken ??
+          (await this.conn.send(this.request(kind, groups[gi])).then(
+            (value) => ({ status: 'fulfilled', value }) as const,
+            (reason: unknown) => (broken = { status: 'rejected', reason } as const),
+          ));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.groupsInFlight, groups.length) }, window));
     const failed: string[] = [];
     const fallback: string[] = [];
     let error: unknown;

@@ -56,6 +56,8 @@ export interface MemcachedSinkOptions {
   maxJournalBytesPerServer?: number;
   replayChunkBytes?: number;
   groupKeys?: number;
+  /** Groups written ahead per server before waiting for the oldest's acknowledgement. */
+  groupsInFlight?: number;
   /** Tests substitute recording fakes here. */
   connect?: (server: ServerAddress, opts: ConnectionOptions) => ServerConnection;
 }
@@ -88,6 +90,7 @@ export function memcachedSinkOptions(
     maxJournalBytesPerServer: config.journal.maxBytesPerServer,
     replayChunkBytes: config.journal.replayChunkBytes,
     groupKeys: config.groupKeys,
+    groupsInFlight: config.groupsInFlight,
     journalDir: ctx.journalDir,
     log: ctx.log,
   };
@@ -187,6 +190,7 @@ export class MemcachedSink implements Sink {
             backoff: o.backoff ?? { initialMs: 50, maxMs: 1_000 },
             probe: o.probeBackoff ?? { initialMs: 250, maxMs: 5_000 },
             groupKeys: o.groupKeys ?? 1_024,
+            groupsInFlight: o.groupsInFlight ?? 16,
             onRecovery: o.onServerRecovery ?? 'replay',
             holdOff: o.holdOff
               ? { ttlSeconds: o.holdOff.ttlSeconds, value: TOMBSTONE_VALUE, flags: TOMBSTONE_FLAGS }

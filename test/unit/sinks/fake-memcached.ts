@@ -34,6 +34,10 @@ export class FakeMemcached implements ServerConnection {
   /** Refuse this many more sends, then behave per `mode`. */
   failNextSends = 0;
   closed = false;
+  /** Answer after this many ms (0: at once), to observe how many groups are in flight together. */
+  delayMs = 0;
+  inFlight = 0;
+  maxInFlight = 0;
 
   constructor(server: ServerAddress) {
     this.address = server.address;
@@ -76,7 +80,15 @@ export class FakeMemcached implements ServerConnection {
       this.store.clear();
       this.applied.push({ kind: 'flush', keys: [] });
     }
-    return Promise.resolve({ failures });
+    if (this.delayMs === 0) return Promise.resolve({ failures });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.inFlight--;
+        resolve({ failures });
+      }, this.delayMs),
+    );
   }
 
   close(): void {

@@ -40,6 +40,14 @@ describe('journal', () => {
     await j.close();
   });
 
+  it('a large append (written in slices, one fdatasync) reads back whole', async () => {
+    const j = await Journal.open(dir, 'a:1');
+    const keys = Array.from({ length: 20_000 }, (_, i) => `bulk:${i}`);
+    await j.append(keys);
+    expect((await readAll(j, 1 << 16)).keys).toEqual(keys);
+    await j.close();
+  });
+
   it('keeps keys with newlines, quotes and any character intact', async () => {
     const j = await Journal.open(dir, 'a:1');
     const odd = ['line\nbreak', 'quote"s', '#hash', '!flush', '\u0000nul', '日本'];

@@ -83,6 +83,25 @@ describe('delivery', () => {
     expect(fakes[0].keys()).toEqual(keys);
   });
 
+  it('keeps at most groupsInFlight groups outstanding per server', async () => {
+    const sink = makeSink({ servers: ['a:1'], groupKeys: 10, groupsInFlight: 4 });
+    await sink.start();
+    fakes[0].delayMs = 5;
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    await sink.deliver(batch(keys), never);
+    expect({ max: fakes[0].maxInFlight, groups: fakes[0].applied.length }).toEqual({ max: 4, groups: 20 });
+    expect(fakes[0].keys()).toEqual(keys);
+  });
+
+  it('after a connection failure the rest of the groups are not sent into it', async () => {
+    const sink = makeSink({ servers: ['a:1'], groupKeys: 10, groupsInFlight: 4, attemptsBeforeDown: 1 });
+    await sink.start();
+    fakes[0].mode = 'hang';
+    await sink.deliver(batch(Array.from({ length: 200 }, (_, i) => `k${i}`)), never);
+    expect(fakes[0].sendsOf.delete).toBe(4);
+    expect(sink.stats).toMatchObject({ errors: 200, timeouts: 1, journaled: 200 });
+  });
+
   it('broadcast sends every key to every server', async () => {
     const sink = makeSink({ hashing: 'broadcast' });
     await sink.deliver(batch(['a', 'b', 'a']), never);
