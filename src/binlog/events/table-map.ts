@@ -26,6 +26,9 @@ export const ColumnType = {
   TIMESTAMP2: 17,
   DATETIME2: 18,
   TIME2: 19,
+  /** MariaDB column compression (`BLOB COMPRESSED`, `VARCHAR(n) COMPRESSED`, 10.3+). */
+  BLOB_COMPRESSED: 140,
+  VARCHAR_COMPRESSED: 141,
   VECTOR: 242,
   JSON: 245,
   NEWDECIMAL: 246,
@@ -46,8 +49,9 @@ export const ColumnType = {
  *   body: db_len u8 | db | NUL | table_len u8 | table | NUL | column_count packed | types u8[n]
  *         | metadata_len packed | metadata | null_bitmap ((n+7)/8) | optional metadata TLVs to the end
  * Metadata per column: FLOAT/DOUBLE/BLOB-family/JSON/GEOMETRY/TIMESTAMP2/DATETIME2/TIME2 1 byte;
- * VARCHAR/VAR_STRING 2 bytes LE (max length in bytes); NEWDECIMAL 2 (precision, scale); BIT 2 (bits%8,
- * bytes); STRING/ENUM/SET 2 (real type, length). Numbers in `columnMeta` follow mysqlbinlog's "meta=":
+ * VARCHAR/VAR_STRING 2 bytes LE (max length in bytes); MariaDB BLOB_COMPRESSED (140) 1 byte and
+ * VARCHAR_COMPRESSED (141) 2 bytes, like their uncompressed counterparts; NEWDECIMAL 2 (precision,
+ * scale); BIT 2 (bits%8, bytes); STRING/ENUM/SET 2 (real type, length). Numbers in `columnMeta` follow mysqlbinlog's "meta=":
  * 2-byte values are byte0 << 8 | byte1 except VARCHAR (little-endian) and BIT (bytes << 8 | bits).
  */
 export function decodeTableMap(c: Cursor, header: EventHeader, ctx: BodyContext): TableMapEvent {
@@ -105,12 +109,14 @@ function parseColumnMeta(types: Buffer, raw: Buffer): number[] {
       case ColumnType.TIMESTAMP2:
       case ColumnType.DATETIME2:
       case ColumnType.TIME2:
+      case ColumnType.BLOB_COMPRESSED:
         need(1);
         out[i] = raw[p]!;
         p += 1;
         break;
       case ColumnType.VARCHAR:
       case ColumnType.VAR_STRING:
+      case ColumnType.VARCHAR_COMPRESSED:
         need(2);
         out[i] = raw.readUInt16LE(p);
         p += 2;

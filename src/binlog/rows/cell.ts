@@ -5,6 +5,7 @@
  *   VARCHAR/VAR_STRING/CHAR: length (1 byte if the column's max bytes < 256, else 2 LE) + bytes
  *   BLOB/TEXT/GEOMETRY/JSON/VECTOR: length in `meta` (1-4) LE bytes + bytes
  *   ENUM 1-2 bytes LE index | SET 1-8 bytes LE bitmap | BIT (bits+7)/8 bytes big-endian
+ *   MariaDB VARCHAR_COMPRESSED/BLOB_COMPRESSED: as VARCHAR/BLOB, the bytes compressed-column.ts
  *   NEWDECIMAL: decimal.ts | temporal types: temporal.ts
  * A type whose size is unknown (pre-5.0 DECIMAL, anything new) cannot be skipped, so it fails the
  * row with UNSUPPORTED rather than misreading every value after it.
@@ -13,6 +14,7 @@ import type { Cursor } from '../cursor.js';
 import { BinlogDecodeError } from '../errors.js';
 import { ColumnType } from '../events/table-map.js';
 import type { ColumnPlan } from './columns.js';
+import { uncompressColumn } from './compressed-column.js';
 import { readDecimal } from './decimal.js';
 import { decodeJsonBinary } from './json-binary.js';
 import { decodeJsonDiffs } from './json-diff.js';
@@ -103,6 +105,9 @@ export function readValue(c: Cursor, col: ColumnPlan, partialJson: boolean): Col
     case ColumnType.LONG_BLOB:
     case ColumnType.BLOB:
       return new StringValue(lengthPrefixed(c, col.length), col.binary, col.encoding);
+    case ColumnType.VARCHAR_COMPRESSED:
+    case ColumnType.BLOB_COMPRESSED:
+      return new StringValue(uncompressColumn(lengthPrefixed(c, col.length)), col.binary, col.encoding);
     case ColumnType.ENUM:
       return readEnum(c, col);
     case ColumnType.SET:

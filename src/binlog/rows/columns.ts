@@ -75,6 +75,8 @@ const CHARACTER = new Set<number>([
   ColumnType.MEDIUM_BLOB,
   ColumnType.LONG_BLOB,
   ColumnType.BLOB,
+  ColumnType.VARCHAR_COMPRESSED,
+  ColumnType.BLOB_COMPRESSED,
 ]);
 
 /** latin1 collations (ids 5, 8, 15, 31, 47, 48, 49, 94); every other charset is read as UTF-8. */
@@ -132,6 +134,7 @@ function buildPlan(tm: TableMapEvent, hints: ColumnHints | undefined): TablePlan
         break;
       case ColumnType.VARCHAR:
       case ColumnType.VAR_STRING:
+      case ColumnType.VARCHAR_COMPRESSED:
         length = lengthPrefix(m);
         break;
       case ColumnType.NEWDECIMAL:

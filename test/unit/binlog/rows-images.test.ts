@@ -2,9 +2,11 @@
  * Row images as a whole: NULL and present-column bitmaps, several rows per event, UPDATE/DELETE, v2
  * and MariaDB compressed events, PARTIAL_UPDATE_ROWS JSON diffs, and the errors for broken rows.
  */
+import { deflateRawSync, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeRowImage, packedInt, type CellInput, type ColumnDef } from '../../../src/binlog/builder.js';
 import { BinlogDecodeError, decodeRows, StringValue, type ColumnValue } from '../../../src/binlog/index.js';
+import { uncompressColumn } from '../../../src/binlog/rows/compressed-column.js';
 import { buildEvent, decodeBuilt } from './rows-helpers.js';
 
 const text = (v: ColumnValue): unknown => (v instanceof StringValue ? v.text : v);
@@ -294,5 +296,32 @@ describe('garbage row data', () => {
       }
     }
     expect(failures).toBeGreaterThan(4000);
+  });
+});
+
+describe('MariaDB compressed column values', () => {
+  const wrap = (header: number, len: Buffer, data: Buffer): Buffer =>
+    Buffer.concat([Buffer.of(header), len, data]);
+
+  it('header 0 is stored as is; raw deflate (bit 3) and zlib-wrapped both inflate', () => {
+    const text = Buffer.from('compress-me '.repeat(30));
+    expect(uncompressColumn(Buffer.from('\0abc'))).toEqual(Buffer.from('abc'));
+    expect(uncompressColumn(Buffer.alloc(0))).toEqual(Buffer.alloc(0));
+    expect(uncompressColumn(wrap(0x8a, Buffer.of(1, 0x68), deflateRawSync(text)))).toEqual(text);
+    expect(uncompressColumn(wrap(0x82, Buffer.of(1, 0x68), deflateSync(text)))).toEqual(text);
+  });
+
+  it('a bad header, a broken stream or a wrong length is MALFORMED_EVENT', () => {
+    const data = deflateRawSync(Buffer.from('abcdef'));
+    const detail = (b: Buffer): string => thrown(() => uncompressColumn(b)).detail;
+    expect(detail(Buffer.of(0x40, 1))).toBe('compressed column header 0x40');
+    expect(detail(Buffer.of(0x8c, 1))).toBe('compressed column header 0x8c');
+    expect(detail(wrap(0x89, Buffer.of(6), Buffer.of(1, 2, 3)))).toMatch(
+      /^compressed column does not inflate/,
+    );
+    expect(detail(wrap(0x89, Buffer.of(5), data))).toMatch(/^compressed column does not inflate/);
+    expect(detail(wrap(0x89, Buffer.of(7), data))).toBe(
+      'compressed column inflated to 6 bytes, header says 7',
+    );
   });
 });
