@@ -88,6 +88,7 @@ export function readRecentWrite(
   name: string,
   now: number,
   windowMs: number,
+  cache?: VerifiedCookies,
 ): CookieReading {
   if (header === undefined || header === '') return ABSENT;
   let best: CookieReading = ABSENT;
@@ -96,9 +97,46 @@ export function readRecentWrite(
     if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
     let value = pair.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    best = better(best, verifyRecentWrite(keys, value, now, windowMs));
+    best = better(
+      best,
+      cache ? cache.read(keys, value, now, windowMs) : verifyRecentWrite(keys, value, now, windowMs),
+    );
   }
   return best;
+}
+
+/**
+ * Cookie values that verified, so a user's next requests within the window skip the HMAC and the GTID
+ * parse (a map lookup instead of microseconds). Only verified values are stored, so a client cannot fill
+ * it with forgeries; the time checks are redone on every read. Oldest entries go first when full. One
+ * cache per key ring: a value verified under one set of keys says nothing under another.
+ */
+export class VerifiedCookies {
+  private readonly writes = new Map<string, RecentWrite>();
+
+  constructor(private readonly max = 10_000) {}
+
+  read(keys: KeyRing, value: string, now: number, windowMs: number): CookieReading {
+    const write = this.writes.get(value);
+    if (write === undefined) {
+      const reading = verifyRecentWrite(keys, value, now, windowMs);
+      if (reading.kind === 'valid') {
+        if (this.writes.size >= this.max) this.writes.delete(this.writes.keys().next().value!);
+        this.writes.set(value, reading.write);
+      }
+      return reading;
+    }
+    if (write.writtenAt > now + windowMs) return rejected('future');
+    if (now - write.writtenAt >= windowMs) {
+      this.writes.delete(value);
+      return rejected('expired');
+    }
+    return { kind: 'valid', write };
+  }
+
+  get size(): number {
+    return this.writes.size;
+  }
 }
 
 function better(a: CookieReading, b: CookieReading): CookieReading {

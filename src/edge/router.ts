@@ -6,7 +6,13 @@
  */
 import type { Logger } from 'pino';
 import { parseGtidState, type GtidState } from '../binlog/index.js';
-import { readRecentWrite, serializeCookie, signRecentWrite, type CookieAttributes } from './cookie.js';
+import {
+  VerifiedCookies,
+  readRecentWrite,
+  serializeCookie,
+  signRecentWrite,
+  type CookieAttributes,
+} from './cookie.js';
 import type { KeyRing } from './keys.js';
 import type { EdgeMetrics } from './metrics.js';
 import { classify, needsLocalState, resolve, type PolicyConfig } from './policy.js';
@@ -42,6 +48,7 @@ export interface EdgeRouterOptions {
 
 export class EdgeRouter {
   private readonly now: () => number;
+  private readonly verified = new VerifiedCookies();
 
   constructor(private readonly opts: EdgeRouterOptions) {
     this.now = opts.now ?? Date.now;
@@ -60,7 +67,14 @@ export class EdgeRouter {
 
   async decide(req: EdgeRequest): Promise<Decision> {
     const { cookie: attrs, keys, policy } = this.opts;
-    const reading = readRecentWrite(keys, req.headers.cookie, attrs.name, this.now(), attrs.windowMs);
+    const reading = readRecentWrite(
+      keys,
+      req.headers.cookie,
+      attrs.name,
+      this.now(),
+      attrs.windowMs,
+      this.verified,
+    );
     if (reading.kind === 'rejected') this.opts.metrics?.cookieRejected(reading.why);
     const intent = classify({ safe: this.opts.isSafe(req.method, req.url), cookie: reading });
     const state = needsLocalState(intent, policy) ? await this.opts.watermark!.current() : undefined;

@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseGtidState } from '../../../src/binlog/index.js';
 import {
+  VerifiedCookies,
   readRecentWrite,
   serializeCookie,
   signRecentWrite,
@@ -175,6 +176,46 @@ describe('readRecentWrite (Cookie header)', () => {
       why: 'malformed',
     });
     expect(read(`cachetail_rw=${expired}`)).toEqual({ kind: 'rejected', why: 'expired' });
+  });
+});
+
+describe('VerifiedCookies', () => {
+  const signed = signRecentWrite(ringA, { writtenAt: T0, gtid: parseGtidState('0-1-57') });
+
+  it('answers like verifyRecentWrite, keeping only verified values', () => {
+    const cache = new VerifiedCookies();
+    expect(cache.read(ringA, 'forged', T0, 20_000)).toEqual({ kind: 'rejected', why: 'malformed' });
+    expect(cache.read(ringA, signed.slice(0, -2) + 'AA', T0, 20_000)).toEqual({
+      kind: 'rejected',
+      why: 'bad-signature',
+    });
+    expect(cache.size).toBe(0);
+    const first = cache.read(ringA, signed, T0 + 1, 20_000);
+    const second = cache.read(ringA, signed, T0 + 2, 20_000);
+    expect(cache.size).toBe(1);
+    expect(first.kind === 'valid' && second.kind === 'valid' && second.write).toBe(
+      first.kind === 'valid' && first.write,
+    );
+  });
+
+  it('re-checks the window on every read and drops an expired value', () => {
+    const cache = new VerifiedCookies();
+    expect(cache.read(ringA, signed, T0, 20_000).kind).toBe('valid');
+    expect(cache.read(ringA, signed, T0 - 20_001, 20_000)).toEqual({ kind: 'rejected', why: 'future' });
+    expect(cache.read(ringA, signed, T0 + 20_000, 20_000)).toEqual({ kind: 'rejected', why: 'expired' });
+    expect(cache.size).toBe(0);
+  });
+
+  it('holds at most max values, dropping the oldest', () => {
+    const cache = new VerifiedCookies(2);
+    const values = [1, 2, 3].map((i) => signRecentWrite(ringA, { writtenAt: T0 + i, gtid: undefined }));
+    for (const v of values) cache.read(ringA, v, T0 + 10, 20_000);
+    expect(cache.size).toBe(2);
+    expect(values.map((v) => cache.read(ringA, v, T0 + 10, 20_000).kind)).toEqual([
+      'valid',
+      'valid',
+      'valid',
+    ]);
   });
 });
 
