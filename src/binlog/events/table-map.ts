@@ -51,8 +51,9 @@ export const ColumnType = {
  * Metadata per column: FLOAT/DOUBLE/BLOB-family/JSON/GEOMETRY/TIMESTAMP2/DATETIME2/TIME2 1 byte;
  * VARCHAR/VAR_STRING 2 bytes LE (max length in bytes); MariaDB BLOB_COMPRESSED (140) 1 byte and
  * VARCHAR_COMPRESSED (141) 2 bytes, like their uncompressed counterparts; NEWDECIMAL 2 (precision,
- * scale); BIT 2 (bits%8, bytes); STRING/ENUM/SET 2 (real type, length). Numbers in `columnMeta` follow mysqlbinlog's "meta=":
- * 2-byte values are byte0 << 8 | byte1 except VARCHAR (little-endian) and BIT (bytes << 8 | bits).
+ * scale); BIT 2 (bits%8, bytes); STRING/ENUM/SET 2 (real type, length). Numbers in `columnMeta`
+ * follow mysqlbinlog's "meta=": 2-byte values are byte0 << 8 | byte1 except VARCHAR (little-endian)
+ * and BIT (bytes << 8 | bits).
  */
 export function decodeTableMap(c: Cursor, header: EventHeader, ctx: BodyContext): TableMapEvent {
   const idLen = ctx.postHeaderLength(header.typeCode) === 6 ? 4 : 6;

@@ -127,9 +127,22 @@ export function readTime2(c: Cursor, fsp: number): string {
   return `${neg ? '-' : ''}${timeOfDay((hms >>> 12) & 1023, (hms >>> 6) & 63, hms & 63)}${fraction(micros, fsp)}`;
 }
 
+// Rows of one transaction mostly share their timestamps (an outbox's created_at): remember the last
+// second formatted.
+let lastSeconds = -1;
+let lastCivil = '';
+
 /** UTC civil time of an epoch second count (0 is MySQL's zero timestamp). */
 function timestampString(seconds: number, micros: number, fsp: number): string {
   if (seconds === 0 && micros === 0) return `0000-00-00 00:00:00${fraction(0, fsp)}`;
+  if (seconds !== lastSeconds) {
+    lastCivil = civil(seconds);
+    lastSeconds = seconds;
+  }
+  return `${lastCivil}${fraction(micros, fsp)}`;
+}
+
+function civil(seconds: number): string {
   const days = Math.floor(seconds / 86400);
   const sod = seconds - days * 86400;
   // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).
@@ -144,10 +157,7 @@ function timestampString(seconds: number, micros: number, fsp: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return (
-    `${dateString(year, month, day)} ` +
-    `${timeOfDay(Math.floor(sod / 3600), Math.floor(sod / 60) % 60, sod % 60)}${fraction(micros, fsp)}`
-  );
+  return `${dateString(year, month, day)} ${timeOfDay(Math.floor(sod / 3600), Math.floor(sod / 60) % 60, sod % 60)}`;
 }
 
 /*
