@@ -32,6 +32,17 @@ export const commands: Record<string, Command> = {
       "check that the replica's settings let annotations reach its binlog (the tailer's preflight); exit 1 if not",
     run: async (args) => (await import('./doctor.js')).doctorCommand(args),
   },
+  kafka: {
+    usage: 'kafka init [--config FILE] [--json]',
+    summary:
+      'create the invalidation topics with the stated settings (idempotent; exit 1 if an existing one differs)',
+    run: async (args) => (await import('./kafka.js')).kafkaCommand(args),
+  },
+  consume: {
+    usage: 'consume [--config FILE]',
+    summary: 'apply the invalidation topic to a memcached tier (commits after deletes; see docs/kafka.md)',
+    run: async (args) => (await import('./consume.js')).consumeCommand(args),
+  },
   demo: {
     usage: 'demo [--once]',
     summary: 'start the local two-region cluster and play the Jason → Monkey scenario (--once: then exit)',

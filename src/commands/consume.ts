@@ -1,0 +1,59 @@
+/**
+ * `cachetail consume [--config FILE]`: applies the invalidation topic to a memcached tier (config: FILE
+ * and/or CACHETAIL_* env vars, see src/consumer/config.ts). Serves /healthz /readyz /status /metrics;
+ * on SIGTERM/SIGINT finishes the step in flight (its offsets committed) and exits 0. Exits 1 when the
+ * consumer stopped on an error (a malformed message under onMalformed "stop", a fatal Kafka error).
+ */
+import { parseArgs } from 'node:util';
+import { Registry } from 'prom-client';
+import { createConsumer } from '../consumer/index.js';
+import { loadConsumerConfig } from '../consumer/config.js';
+import { consumerStatus, startConsumerStatusServer } from '../consumer/status.js';
+import { createLogger } from '../observability/logger.js';
+import { collectProcessMetrics } from '../observability/metrics.js';
+
+export const CONSUME_USAGE = 'consume [--config FILE]';
+
+export async function consumeCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  const config = loadConsumerConfig(values.config, env);
+  const log = createLogger(config.log.level);
+  const registry = new Registry();
+  collectProcessMetrics(registry);
+  const { consumer, applier, sink, groupId } = createConsumer(config, log, registry);
+  const ids = { region: config.region, topic: config.kafka.topic, groupId };
+  const status = await startConsumerStatusServer({
+    host: config.status.host,
+    port: config.status.port,
+    registry,
+    status: () => consumerStatus(consumer, applier, ids),
+  });
+  log.info(
+    { address: status.address, ...ids, memcached: config.memcached.servers },
+    'status server listening',
+  );
+
+  let stopping = false;
+  const onSignal = (sig: string): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    log.info({ signal: sig }, 'stopping');
+    void consumer.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await sink.start();
+    await consumer.start();
+    await consumer.done;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await consumer.stop().catch(() => undefined);
+    await sink.close();
+    await status.close();
+  }
+  const s = applier.stats;
+  log.info({ ...s, state: consumer.state }, 'consumer stopped');
+  return consumer.state === 'failed' ? 1 : 0;
+}
