@@ -239,7 +239,11 @@ function toGtid(input: GtidInput, stateFlavor: GtidFlavor | undefined): ParsedGt
   } else if ('kind' in input) {
     if (input.kind === 'mariadb_gtid') g = { flavor: 'mariadb', gtid: input };
     else if (input.anonymous) return undefined;
-    else g = { flavor: 'mysql', gtid: { uuid: input.sid, tag: input.tag, gno: input.gno } };
+    else
+      g = {
+        flavor: 'mysql',
+        gtid: { uuid: input.sid, tag: input.tag ? input.tag.toLowerCase() : undefined, gno: input.gno },
+      };
   } else if ('uuid' in input) {
     g = {
       flavor: 'mysql',
