@@ -86,17 +86,18 @@ function writeCommand(conn: CoreConnection, payload: Buffer): void {
   conn.write(Buffer.concat([header, payload]));
 }
 
-/** A mysql2 command that sends one packet and resolves on the server's OK (or rejects on ERR). */
-class OneShotCommand extends EventEmitter {
+/**
+ * A mysql2 command of our own: sends one command packet, then hands each reply payload to `reply`
+ * until it returns true (done). mysql2 calls `onResult` when the connection fails while it runs.
+ */
+abstract class RawCommand extends EventEmitter {
   private sent = false;
-  readonly _commandName = 'CachetailOneShot';
-  constructor(
-    private readonly payload: Buffer,
-    private readonly what: string,
-    readonly onResult: (err: Error | null) => void,
-  ) {
+  abstract readonly _commandName: string;
+  constructor(private readonly payload: Buffer) {
     super();
   }
+  abstract onResult(err: Error | null): void;
+  protected abstract reply(payload: Buffer, conn: CoreConnection): boolean;
   stateName(): string {
     return this.sent ? 'reply' : 'start';
   }
@@ -107,43 +108,45 @@ class OneShotCommand extends EventEmitter {
       return false;
     }
     if (!packet) return false;
-    const payload = packet.buffer.subarray(packet.start + 4, packet.end);
+    return this.reply(packet.buffer.subarray(packet.start + 4, packet.end), conn);
+  }
+}
+
+/** Sends one packet and reports the server's OK, or its ERR as an error. */
+class OneShotCommand extends RawCommand {
+  readonly _commandName = 'CachetailOneShot';
+  constructor(
+    payload: Buffer,
+    private readonly what: string,
+    readonly onResult: (err: Error | null) => void,
+  ) {
+    super(payload);
+  }
+  protected reply(payload: Buffer): boolean {
     this.onResult(payload[0] === 0xff ? serverError(payload, this.what) : null);
     return true;
   }
 }
 
-/** A mysql2 command that sends COM_BINLOG_DUMP and hands every event to the handlers. */
-class BinlogDumpCommand extends EventEmitter {
-  private sent = false;
+/** Sends COM_BINLOG_DUMP and hands every event to the handlers until the stream ends. */
+class BinlogDumpCommand extends RawCommand {
   private ended = false;
   readonly _commandName = 'CachetailBinlogDump';
   constructor(
-    private readonly payload: Buffer,
+    payload: Buffer,
     private readonly handlers: BinlogStreamHandlers,
   ) {
-    super();
+    super(payload);
   }
-  stateName(): string {
-    return this.sent ? 'stream' : 'start';
-  }
-  /** mysql2 calls this when the connection fails while we are the running command. */
-  onResult = (err: Error | null): void => {
+  onResult(err: Error | null): void {
     this.finish(err ?? undefined);
-  };
+  }
   finish(err?: Error): void {
     if (this.ended) return;
     this.ended = true;
     this.handlers.onEnd(err);
   }
-  execute(packet: RawPacket | undefined, conn: CoreConnection): boolean {
-    if (!this.sent) {
-      this.sent = true;
-      writeCommand(conn, this.payload);
-      return false;
-    }
-    if (!packet) return false;
-    const payload = packet.buffer.subarray(packet.start + 4, packet.end);
+  protected reply(payload: Buffer, conn: CoreConnection): boolean {
     if (payload[0] === 0xff) {
       this.finish(serverError(payload, 'binlog dump'));
       return true;
