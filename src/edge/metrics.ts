@@ -76,8 +76,15 @@ export function createEdgeMetrics(
     decisions.inc({ region, reason }, 0);
   for (const why of REJECTIONS) rejected.inc({ why }, 0);
   for (const outcome of ['healthy', 'unhealthy']) refreshes.inc({ outcome }, 0);
+  const bound = new Map<string, { inc(): void }>();
   return {
-    decision: (region, reason) => decisions.inc({ region, reason }),
+    decision: (region, reason) => {
+      // Bound children: no label hashing per request (the pairs are few and fixed).
+      const key = `${region}\0${reason}`;
+      let child = bound.get(key);
+      if (child === undefined) bound.set(key, (child = decisions.labels(region, reason)));
+      child.inc();
+    },
     cookieRejected: (why) => rejected.inc({ why }),
     cookieSet: () => set.inc(),
     localState: (state) => {

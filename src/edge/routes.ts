@@ -52,6 +52,9 @@ export function normalizePath(target: string): string | undefined {
   }
   const end = path.search(/[?#]/);
   if (end >= 0) path = path.slice(0, end);
+  // Fast path for the common case: nothing to decode, no dot or empty segment, so only a trailing slash
+  // can differ from the normal form.
+  if (!/%|\/\.|\/\//.test(path)) return path.endsWith('/') ? path.slice(0, -1) : path;
   const out: string[] = [];
   for (const raw of path.split('/')) {
     let seg: string;

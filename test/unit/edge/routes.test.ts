@@ -13,6 +13,11 @@ describe('normalizePath', () => {
     ['/a%2Fb/c', '/a%2Fb/c'],
     ['/100%25', '/100%25'],
     ['http://example.com/x/y?z', '/x/y'],
+    ['/a/b/', '/a/b'],
+    ['/a/.well-known/x', '/a/.well-known/x'],
+    ['/a/.', '/a'],
+    ['/a?x=%zz', '/a'],
+    ['/a#%zz', '/a'],
   ])('%s → %s', (target, path) => {
     expect(normalizePath(target)).toBe(path);
   });
