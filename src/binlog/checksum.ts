@@ -20,3 +20,17 @@ export function eventCrc32(event: Buffer, isFormatDescription: boolean): number 
 export function storedCrc32(event: Buffer): number {
   return event.readUInt32LE(event.length - 4);
 }
+
+/**
+ * CRC32 of any bytes followed by their own CRC32 (little-endian): a constant of the polynomial. Checking
+ * a whole event against it takes one pass and no subarray, which matters at hundreds of thousands of
+ * events per second; the two-step computation is only needed to report a mismatch.
+ */
+const CRC32_RESIDUE = 0x2144df1c;
+
+/** Whether the event's trailing CRC32 is right. For an FDE the IN_USE flag counts as cleared. */
+export function hasValidCrc32(event: Buffer, isFormatDescription: boolean): boolean {
+  if (!isFormatDescription || (event[17] & EventFlag.BINLOG_IN_USE) === 0)
+    return crc32(event) === CRC32_RESIDUE;
+  return eventCrc32(event, true) === storedCrc32(event);
+}

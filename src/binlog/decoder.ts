@@ -1,4 +1,4 @@
-import { eventCrc32, storedCrc32 } from './checksum.js';
+import { eventCrc32, hasValidCrc32, storedCrc32 } from './checksum.js';
 import { CHECKSUM_LENGTH, EVENT_HEADER_LENGTH, EventType } from './constants.js';
 import { Cursor } from './cursor.js';
 import { BinlogDecodeError } from './errors.js';
@@ -222,9 +222,7 @@ export class BinlogDecoder {
   private hasChecksum(event: Buffer): boolean {
     if (this.fileChecksum !== undefined) return this.fileChecksum === 'crc32';
     if (this.beforeFde !== 'detect') return this.beforeFde === 'crc32';
-    return (
-      event.length >= EVENT_HEADER_LENGTH + CHECKSUM_LENGTH && eventCrc32(event, false) === storedCrc32(event)
-    );
+    return event.length >= EVENT_HEADER_LENGTH + CHECKSUM_LENGTH && hasValidCrc32(event, false);
   }
 
   private decodeBody(c: Cursor, header: EventHeader): BinlogEvent {
@@ -280,6 +278,7 @@ export class BinlogDecoder {
 }
 
 function verifyCrc(event: Buffer, isFormatDescription: boolean): void {
+  if (hasValidCrc32(event, isFormatDescription)) return;
   const computed = eventCrc32(event, isFormatDescription);
   const stored = storedCrc32(event);
   if (computed !== stored) {
