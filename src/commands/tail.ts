@@ -49,6 +49,8 @@ export async function tailCommand(args: string[]): Promise<number> {
   });
 
   try {
+    // Replays journals a previous run left for servers that were down, before anything new.
+    await sink.start();
     for (let attempt = 0; !stopping; attempt++) {
       try {
         await tailer.start();

@@ -13,6 +13,7 @@ import { annotate } from '../../src/annotate/index.js';
 import { createExtraServers, type ExtraPair, type ExtraServers } from '../../src/devcluster/index.js';
 import { freePort } from '../../src/devcluster/proc.js';
 import { spawnTailer, type TailerProcess } from '../helpers/tailer-process.js';
+import { memcachedStats } from '../helpers/memcached-stats.js';
 import { waitFor } from '../helpers/wait.js';
 
 const info = inject('cluster');
@@ -81,6 +82,28 @@ async function cachedKeys(keys: string[]): Promise<string[]> {
 
 const allDeleted = (keys: string[], what: string) =>
   waitFor(what, async () => ((await cachedKeys(keys)).length === 0 ? true : undefined), 30_000, 100);
+
+/** While no tailer runs: annotated writes replicate, then the replica purges the binlog holding them. */
+async function writeThenPurge(prefix: string): Promise<string[]> {
+  const lost = await write(5, prefix);
+  await pair.waitForReplicaCatchUp();
+  await pair.query('replica', 'FLUSH BINARY LOGS');
+  const [master] = await pair.query<RowDataPacket[]>('replica', 'SHOW MASTER STATUS');
+  const current = String(master?.File);
+  // MariaDB silently keeps a file InnoDB may still need for crash recovery (its binlog checkpoint
+  // lags on this dev box, flush_log_at_trx_commit=2): purge until the old files are really gone.
+  await waitFor(
+    'the old binlogs to be purged',
+    async () => {
+      await pair.query('replica', `PURGE BINARY LOGS TO '${current}'`);
+      const logs = await pair.query<RowDataPacket[]>('replica', 'SHOW BINARY LOGS');
+      return logs.every((l) => l.Log_name === current) ? true : undefined;
+    },
+    20_000,
+    300,
+  );
+  return lost;
+}
 
 beforeAll(async () => {
   extras = await createExtraServers({ template: join(info.baseDir, 'mariadb-template') });
@@ -164,24 +187,7 @@ describe('tailer under failures', () => {
   it('fails closed when its position was purged: not ready, says why, deletes nothing, stays up', async () => {
     t.proc.child.kill('SIGTERM');
     expect(await t.proc.exited).toBe(0);
-    // While the tailer is down: writes replicate, then the replica purges the binlog holding them.
-    const lost = await write(5, 'purged');
-    await pair.waitForReplicaCatchUp();
-    await pair.query('replica', 'FLUSH BINARY LOGS');
-    const [master] = await pair.query<RowDataPacket[]>('replica', 'SHOW MASTER STATUS');
-    const current = String(master?.File);
-    // MariaDB silently keeps a file InnoDB may still need for crash recovery (its binlog checkpoint
-    // lags on this dev box, flush_log_at_trx_commit=2): purge until the old files are really gone.
-    await waitFor(
-      'the old binlogs to be purged',
-      async () => {
-        await pair.query('replica', `PURGE BINARY LOGS TO '${current}'`);
-        const logs = await pair.query<RowDataPacket[]>('replica', 'SHOW BINARY LOGS');
-        return logs.every((l) => l.Log_name === current) ? true : undefined;
-      },
-      20_000,
-      300,
-    );
+    const lost = await writeThenPurge('purged');
 
     t = await startTailer(stateDir);
     await waitFor('not ready on the gap', async () => {
@@ -199,6 +205,23 @@ describe('tailer under failures', () => {
     // Nothing was invalidated past the gap, and the process is still there serving status.
     expect(await cachedKeys(lost)).toEqual(lost);
     expect(t.proc.child.exitCode).toBeNull();
+    t.proc.child.kill('SIGTERM');
+    expect(await t.proc.exited).toBe(0);
+  });
+
+  it('with gapPolicy=flush: empties the regional tier, says so, and continues from the end', async () => {
+    const lost = await writeThenPurge('flushed');
+    const flushesBefore = (await memcachedStats(info.memcached.replica)).cmd_flush ?? 0;
+    t = await startTailer(stateDir, { CACHETAIL_GAP_POLICY: 'flush' });
+    await waitFor('ready after the flush', async () => ((await t.ready()).code === 200 ? true : undefined));
+    expect((await memcachedStats(info.memcached.replica)).cmd_flush).toBe(flushesBefore + 1);
+    expect(await cachedKeys(lost)).toEqual([]);
+    const { body } = await t.status();
+    expect((body.stats as { gaps: number }).gaps).toBe(1);
+    expect(body.gap).toBeNull();
+    const after = await write(5, 'after-flush');
+    await allDeleted(after, 'writes after the flush to be deleted');
+    expect(t.proc.output()).toContain('gap: flushing the regional cache tier');
     t.proc.child.kill('SIGTERM');
     expect(await t.proc.exited).toBe(0);
   });

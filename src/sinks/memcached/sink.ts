@@ -133,6 +133,25 @@ export class MemcachedSink implements Sink {
     await this.deliverKeys(batch.keys, signal);
   }
 
+  /**
+   * Empties every server of the tier (the tailer's `flush` gap policy). The flush is recorded in each
+   * server's journal first, so it happens before the server is used again even across a crash; this
+   * waits up to `waitMs` for the flushes themselves (a down server is flushed when it returns).
+   */
+  async flush(signal: AbortSignal, waitMs = 10_000): Promise<void> {
+    await this.start();
+    if (this.lanes.some((lane) => !lane.journal)) {
+      throw new CachetailError('MEMCACHED_FLUSH_UNAVAILABLE', 'flushing the tier needs a journal directory', {
+        retryable: false,
+      });
+    }
+    await Promise.all(this.lanes.map((lane) => lane.requireFlush()));
+    const deadline = Date.now() + waitMs;
+    while (this.lanes.some((lane) => lane.state !== 'up') && Date.now() < deadline && !signal.aborted) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
   /** Per-server state for /status. */
   serverStatus(): MemcachedServerStatus[] {
     return this.lanes.map((lane) => ({
