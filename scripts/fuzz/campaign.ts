@@ -43,6 +43,9 @@ export interface CampaignStats {
   bodyDecodedTypes: Set<number>;
   events: number;
   keys: number;
+  /** Row images decoded by decodeRows, and its typed errors by code. */
+  rows: number;
+  rowErrors: Map<string, number>;
   slowest: { ms: number; index: number; source: string };
   largestAlloc: { bytes: number; index: number; source: string };
   largestFootprintRatio: number;
@@ -127,6 +130,8 @@ export function runCampaign(corpus: Corpus, opts: CampaignOptions): CampaignStat
     bodyDecodedTypes: new Set(),
     events: 0,
     keys: 0,
+    rows: 0,
+    rowErrors: new Map(),
     slowest: { ms: 0, index: -1, source: '' },
     largestAlloc: { bytes: 0, index: -1, source: '' },
     largestFootprintRatio: 0,
@@ -147,6 +152,8 @@ export function runCampaign(corpus: Corpus, opts: CampaignOptions): CampaignStat
       stats.bodyDecodedTypes.add(c.bytes[4]);
     stats.events += result.events;
     stats.keys += result.keys;
+    stats.rows += result.rows;
+    for (const [k, v] of result.rowErrors) stats.rowErrors.set(k, (stats.rowErrors.get(k) ?? 0) + v);
     if (ms > stats.slowest.ms) stats.slowest = { ms, index, source: c.source };
     if (alloc > stats.largestAlloc.bytes) stats.largestAlloc = { bytes: alloc, index, source: c.source };
     stats.largestFootprintRatio = Math.max(stats.largestFootprintRatio, result.footprintRatio);

@@ -9,6 +9,7 @@ import { extractAnnotations, validateKey } from '../../src/annotate/index.js';
 import {
   BinlogDecodeError,
   BinlogDecoder,
+  decodeRows,
   readBinlogFile,
   type BinlogEvent,
 } from '../../src/binlog/index.js';
@@ -37,6 +38,9 @@ export interface CaseResult {
   keys: number;
   /** Largest retained size of a decoded event divided by the input length. */
   footprintRatio: number;
+  /** Rows events whose row images were decoded (decodeRows with the decoder's TABLE_MAP): rows, errors. */
+  rows: number;
+  rowErrors: Map<string, number>;
   /** Contract violations; empty when the case passed. */
   failures: string[];
 }
@@ -45,7 +49,15 @@ export interface CaseResult {
 const extract = annotationExtractor(createLogger('silent'));
 
 export function executeCase(c: FuzzCase): CaseResult {
-  const result: CaseResult = { outcome: 'decoded', events: 0, keys: 0, footprintRatio: 0, failures: [] };
+  const result: CaseResult = {
+    outcome: 'decoded',
+    events: 0,
+    keys: 0,
+    footprintRatio: 0,
+    rows: 0,
+    rowErrors: new Map(),
+    failures: [],
+  };
   const decoder = new BinlogDecoder({ file: FUZZ_FILE });
   const assembler = new TransactionAssembler(extract);
   assembler.reset(FUZZ_FILE);
@@ -53,6 +65,9 @@ export function executeCase(c: FuzzCase): CaseResult {
     result.events++;
     checkFootprint(ev, from, decompressed, result);
     checkText(ev, result);
+    if (ev.kind === 'write_rows' || ev.kind === 'update_rows' || ev.kind === 'delete_rows') {
+      checkRowImages(decoder, ev, decompressed, result);
+    }
     const txn = assembler.push(ev);
     if (txn) {
       result.keys += txn.keys.length;
@@ -139,6 +154,37 @@ function decompressedSize(ev: BinlogEvent): number {
   return 0;
 }
 
+/**
+ * Row images through src/binlog/rows with the TABLE_MAP the decoder cached, as `cachetail binlog` and
+ * outbox mode read them. Called outside the decoder, their errors carry no file/position (the caller
+ * adds them); they must still be BinlogDecodeErrors, and the decoded values bounded by the input.
+ */
+function checkRowImages(
+  decoder: BinlogDecoder,
+  ev: Extract<BinlogEvent, { kind: 'write_rows' | 'update_rows' | 'delete_rows' }>,
+  decompressed: number,
+  r: CaseResult,
+): void {
+  const map = decoder.tableMap(ev.tableId);
+  if (!map) return;
+  try {
+    const rows = decodeRows(ev, map);
+    r.rows += rows.length;
+    const input = ev.header.eventSize + map.header.eventSize + decompressed;
+    const size = footprint(rows, ev.rows.buffer, 0);
+    if (size > ROWS_FOOTPRINT_FACTOR * input + FOOTPRINT_SLACK) {
+      r.failures.push(`decodeRows retains ~${size} bytes for ${input} bytes of events`);
+    }
+  } catch (err) {
+    if (err instanceof BinlogDecodeError) {
+      r.rowErrors.set(err.code, (r.rowErrors.get(err.code) ?? 0) + 1);
+      return;
+    }
+    const e = err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ''}` : String(err);
+    r.failures.push(`decodeRows threw a non-BinlogDecodeError: ${e}`);
+  }
+}
+
 /** Statement texts go through the byte-mode extractor too (the CLI passes raw bytes). */
 function checkText(ev: BinlogEvent, r: CaseResult): void {
   const sql =
@@ -158,6 +204,12 @@ function checkText(ev: BinlogEvent, r: CaseResult): void {
  */
 const FOOTPRINT_FACTOR = 16;
 const FOOTPRINT_SLACK = 8192;
+/**
+ * Decoded rows are bigger by nature: a row image can be a single byte (the NULL bitmap of a one-column
+ * row) and becomes an object and an array (~60 bytes). What must not happen is growth beyond that
+ * constant, driven by a length or count read from the event.
+ */
+const ROWS_FOOTPRINT_FACTOR = 64;
 
 function checkFootprint(ev: BinlogEvent, from: Buffer, decompressed: number, r: CaseResult): void {
   const input = ev.header.eventSize;

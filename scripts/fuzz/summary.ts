@@ -2,14 +2,21 @@
 import { eventTypeName } from '../../src/binlog/constants.js';
 import type { CampaignStats } from './campaign.js';
 
-export type SerializedStats = Omit<CampaignStats, 'outcomes' | 'ops' | 'bodyDecodedTypes'> & {
+export type SerializedStats = Omit<CampaignStats, 'outcomes' | 'ops' | 'bodyDecodedTypes' | 'rowErrors'> & {
   outcomes: [string, number][];
+  rowErrors: [string, number][];
   ops: [string, number][];
   bodyDecodedTypes: number[];
 };
 
 export function serializeStats(s: CampaignStats): SerializedStats {
-  return { ...s, outcomes: [...s.outcomes], ops: [...s.ops], bodyDecodedTypes: [...s.bodyDecodedTypes] };
+  return {
+    ...s,
+    outcomes: [...s.outcomes],
+    ops: [...s.ops],
+    bodyDecodedTypes: [...s.bodyDecodedTypes],
+    rowErrors: [...s.rowErrors],
+  };
 }
 
 export function mergeStats(parts: SerializedStats[]): CampaignStats {
@@ -21,6 +28,8 @@ export function mergeStats(parts: SerializedStats[]): CampaignStats {
     bodyDecodedTypes: new Set(),
     events: 0,
     keys: 0,
+    rows: 0,
+    rowErrors: new Map(),
     slowest: { ms: 0, index: -1, source: '' },
     largestAlloc: { bytes: 0, index: -1, source: '' },
     largestFootprintRatio: 0,
@@ -34,6 +43,8 @@ export function mergeStats(parts: SerializedStats[]): CampaignStats {
     for (const t of p.bodyDecodedTypes) out.bodyDecodedTypes.add(t);
     out.events += p.events;
     out.keys += p.keys;
+    out.rows += p.rows;
+    for (const [k, v] of p.rowErrors) out.rowErrors.set(k, (out.rowErrors.get(k) ?? 0) + v);
     if (p.slowest.ms > out.slowest.ms) out.slowest = p.slowest;
     if (p.largestAlloc.bytes > out.largestAlloc.bytes) out.largestAlloc = p.largestAlloc;
     out.largestFootprintRatio = Math.max(out.largestFootprintRatio, p.largestFootprintRatio);
@@ -68,6 +79,10 @@ export function printSummary(s: CampaignStats): void {
       `+ ${codes.length - known.length} unknown type codes (typed raw events)`,
   );
   lines.push(`events decoded: ${s.events}; annotation keys delivered by the assembler: ${s.keys}`);
+  const rowErrors = [...s.rowErrors].map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  lines.push(
+    `row images decoded (decodeRows with the cached TABLE_MAP): ${s.rows} rows; typed errors: ${rowErrors}`,
+  );
   lines.push(
     `slowest case: ${s.slowest.ms.toFixed(2)} ms (${s.seed}:${s.slowest.index}, ${s.slowest.source})`,
   );
