@@ -160,7 +160,7 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
       labelNames: ['delay'],
       registers: [opts.registry],
       collect() {
-        delays.forEach((d, i) => this.labels(delayLabel(d)).set(fraction(counts[i]!) ?? Number.NaN));
+        delays.forEach((d, i) => this.labels(delayLabel(d)).set(fraction(counts[i]) ?? Number.NaN));
       },
     });
   }
@@ -174,7 +174,7 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
   };
 
   const runCheck = async (key: string, i: number, txn: SampledTransaction, ackTimeMs: number) => {
-    const delayMs = delays[i]!;
+    const delayMs = delays[i];
     let verdict: Verdict;
     try {
       const r = await check(key);
@@ -182,7 +182,7 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
     } catch (err) {
       verdict = { result: 'error', error: err instanceof Error ? err.message : String(err) };
     }
-    const c = counts[i]!;
+    const c = counts[i];
     c[verdict.result]++;
     checks?.labels(delayLabel(delayMs), verdict.result).inc();
     if (verdict.result === 'stale') {
@@ -252,7 +252,7 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
         skipped,
         pending: pendingKeys.size,
         delays: delays.map((delayMs, i) => {
-          const c = counts[i]!;
+          const c = counts[i];
           return {
             delayMs,
             checks: c.consistent + c.stale + c.error,
