@@ -92,12 +92,12 @@ export class EdgeRouter {
   finishResponse(decision: Decision, statusCode: number, headers: ResponseHeaders): void {
     const writeSignal = single(headers.get(WRITE_HEADER));
     const gtidSignal = single(headers.get(GTID_HEADER));
-    headers.remove(WRITE_HEADER);
-    headers.remove(GTID_HEADER);
+    if (writeSignal !== undefined) headers.remove(WRITE_HEADER);
+    if (gtidSignal !== undefined) headers.remove(GTID_HEADER);
     const wrote =
       writeSignal === '0'
         ? false
-        : writeSignal === '1' || gtidSignal !== undefined || decision.reason === 'write';
+        : writeSignal === '1' || (gtidSignal ?? '') !== '' || decision.reason === 'write';
     if (wrote && statusCode >= 200 && statusCode < 400) {
       const gtid = this.cookieGtid(decision, gtidSignal);
       headers.appendSetCookie(
