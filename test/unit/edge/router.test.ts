@@ -137,6 +137,7 @@ describe('EdgeRouter.finishResponse', () => {
     ['GET', 200, {}, false],
     ['GET', 200, { 'x-cachetail-write': '1' }, true],
     ['GET', 200, { 'x-cachetail-gtid': '0-1-9' }, true],
+    ['GET', 200, { 'x-cachetail-gtid': '' }, false],
     ['GET', 500, { 'x-cachetail-write': '1' }, false],
   ])('%s answered %s with %j → cookie set: %s', async (method, status, signals, set) => {
     const { router } = setup();
