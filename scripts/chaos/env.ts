@@ -1,0 +1,192 @@
+/**
+ * The chaos environment: its own MariaDB primary → replica pair and two replica-region memcached servers
+ * (createExtraServers, so restarting the replica or pausing a memcached never disturbs the shared test
+ * cluster), and the `cachetail tail` process, spawned and killed by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from 'node:net';
+import { createExtraServers, type ExtraPair, type ExtraServers } from '../../src/devcluster/index.js';
+import { startMemcached, type MemcachedServer } from '../../src/devcluster/memcached.js';
+import { freePort } from '../../src/devcluster/proc.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+export const PAIR = 'chaos';
+
+export interface ChaosEnv {
+  extras: ExtraServers;
+  pair: ExtraPair;
+  memcached: MemcachedServer[];
+  stop(): Promise<void>;
+}
+
+/** `template`: a bootstrapped datadir to copy (the shared cluster's) instead of bootstrapping one. */
+export async function startChaosEnv(opts: { template?: string } = {}): Promise<ChaosEnv> {
+  const extras = await createExtraServers({ template: opts.template });
+  try {
+    const pair = await extras.startPair({ name: PAIR });
+    // Registered in the extras' PID registry: extras.stop() ends them too.
+    const memcached = await Promise.all(
+      ['mc-a', 'mc-b'].map((name) => startMemcached({ baseDir: extras.baseDir, name })),
+    );
+    return { extras, pair, memcached, stop: () => extras.stop() };
+  } catch (err) {
+    await extras.stop();
+    throw err;
+  }
+}
+
+export interface TailerStatusBody {
+  ready: boolean;
+  state: string;
+  watermark: { gtid: string; updatedAt: number } | null;
+}
+
+/** One `cachetail tail` process at a time over one state dir; restart() resumes from its checkpoint. */
+export class ChaosTailer {
+  readonly stateDir = mkdtempSync(join(tmpdir(), 'cachetail-chaos-'));
+  private child: ChildProcess | null = null;
+  private exited: Promise<unknown> = Promise.resolve();
+  private out = '';
+  port = 0;
+  private readonly configFile = join(this.stateDir, 'tailer.json');
+
+  constructor(
+    private readonly env: ChaosEnv,
+    private readonly holdOff: boolean,
+    private readonly holdOffTtlSeconds = 5,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.port === 0) {
+      this.port = await freePort();
+      const { pair } = this.env;
+      // hold-off has no environment variable: it goes through the config file.
+      writeFileSync(
+        this.configFile,
+        JSON.stringify({
+          region: 'chaos',
+          source: {
+            host: pair.replica.host,
+            port: pair.replica.port,
+            user: pair.tailerUser.user,
+            password: pair.tailerUser.password,
+            serverId: 7950,
+            // Short, so a restarted replica is noticed quickly.
+            heartbeatMs: 500,
+            livenessTimeoutMs: 3000,
+            connectTimeoutMs: 3000,
+          },
+          memcached: {
+            servers: this.env.memcached.map((m) => m.address),
+            hashing: 'memjs',
+            holdOff: { enabled: this.holdOff, ttlSeconds: this.holdOffTtlSeconds },
+          },
+          stateDir: join(this.stateDir, 'state'),
+          status: { host: '127.0.0.1', port: this.port },
+          log: { level: 'warn' },
+        }),
+      );
+    }
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'tail', '--config', this.configFile],
+      {
+        cwd: repo,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout?.on('data', (d: Buffer) => this.keep(d));
+    child.stderr?.on('data', (d: Buffer) => this.keep(d));
+    this.child = child;
+    this.exited = once(child, 'exit');
+    await this.waitReady(60_000);
+  }
+
+  private keep(d: Buffer): void {
+    // The last 64 KB is enough to explain a failure.
+    this.out = (this.out + d.toString()).slice(-65_536);
+  }
+
+  output(): string {
+    return this.out;
+  }
+
+  async status(): Promise<TailerStatusBody | null> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.port}/status`, { signal: AbortSignal.timeout(1000) });
+      return (await res.json()) as TailerStatusBody;
+    } catch {
+      return null;
+    }
+  }
+
+  async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.status())?.ready) return;
+      if (this.child?.exitCode !== null) throw new Error(`tailer exited:\n${this.out}`);
+      await sleep(50);
+    }
+    throw new Error(`tailer not ready after ${timeoutMs} ms:\n${this.out}`);
+  }
+
+  /** SIGKILL by PID, wait for the exit, start again on the same state dir. */
+  async killAndRestart(downMs: number): Promise<void> {
+    await this.kill('SIGKILL');
+    if (downMs > 0) await sleep(downMs);
+    await this.start();
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await this.exited;
+    }
+    this.child = null;
+  }
+
+  async close(): Promise<void> {
+    await this.kill('SIGKILL');
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** `stats` of one memcached over the text protocol (numeric values only). */
+export function memcachedStats(hostPort: string): Promise<Record<string, number>> {
+  const i = hostPort.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(hostPort.slice(i + 1)), hostPort.slice(0, i));
+    let text = '';
+    sock.setTimeout(5_000, () => sock.destroy(new Error(`memcached ${hostPort}: stats timed out`)));
+    sock.on('error', reject);
+    sock.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (!text.endsWith('END\r\n')) return;
+      sock.end();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^STAT (\S+) (-?\d+(?:\.\d+)?)\r$/gm)) out[m[1]] = Number(m[2]);
+      resolve(out);
+    });
+    sock.write('stats\r\n');
+  });
+}
+
+/** Sequence number of domain 0 in a MariaDB GTID state ('0-101-57,1-…' → 57); -1 if absent. */
+export function gtidSeq(state: string | null | undefined, domain = 0): number {
+  if (!state) return -1;
+  for (const part of state.split(',')) {
+    const [d, , seq] = part.trim().split('-');
+    if (Number(d) === domain && seq !== undefined) return Number(seq);
+  }
+  return -1;
+}

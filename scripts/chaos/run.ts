@@ -1,0 +1,282 @@
+/**
+ * One seeded chaos run: writers rename values on the primary (annotated), readers fill the replica
+ * region's cache through getOrLoad (add-only fills, tombstone = miss) from the replica, faults from the
+ * seed's schedule; then quiesce and check.
+ *
+ * Exact measures:
+ *  - lost invalidations: every write also names a sentinel key the writer `set` before COMMIT and nobody
+ *    else touches; after quiescence a sentinel still holding its value is a delete that never happened.
+ *  - stale keys after quiescence: a cached value that differs from the replica's row.
+ *  - stale reads: a reader's cache hit whose value equals the replica row neither just before nor just
+ *    after the hit; a window runs from a key's first stale hit to its next consistent read (a lower bound).
+ *  - the sampler (src/sampler) at fixed delays after each write's invalidation was acknowledged (the
+ *    tailer's /status watermark passing the write's GTID, polled every 20 ms).
+ */
+import memjs from 'memjs';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { annotate } from '../../src/annotate/index.js';
+import { getOrLoad } from '../../src/app/index.js';
+import { isTombstone } from '../../src/sinks/memcached/tombstone.js';
+import {
+  createConsistencySampler,
+  memcachedEnvelopeReader,
+  type ConsistencyReport,
+} from '../../src/sampler/index.js';
+import { ChaosTailer, gtidSeq, memcachedStats, sleep, type ChaosEnv } from './env.js';
+import { prng, runFaults, type FaultKind } from './schedule.js';
+
+export type ChaosMode = 'holdoff' | 'plain';
+
+export interface RunOptions {
+  seed: number;
+  mode: ChaosMode;
+  durationS: number;
+  delaysMs: readonly number[];
+  rows?: number;
+  writers?: number;
+  readers?: number;
+}
+
+export interface RunResult {
+  seed: number;
+  mode: ChaosMode;
+  writes: number;
+  /** Keys named by committed writes (the row key + the sentinel). */
+  invalidations: number;
+  faults: Partial<Record<FaultKind, number>>;
+  lostInvalidations: number;
+  staleKeysAfterQuiescence: number;
+  staleReads: number;
+  reads: number;
+  staleWindowsMs: { count: number; p50: number; p99: number; max: number };
+  deleteHits: number;
+  deleteMisses: number;
+  quiesceMs: number;
+  sampler: ConsistencyReport;
+  examples: string[];
+}
+
+interface PendingAck {
+  seq: number;
+  keys: string[];
+  gtid: string;
+}
+
+export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResult> {
+  const { seed, mode } = opts;
+  const rows = opts.rows ?? 40;
+  const rand = prng(seed);
+  const table = `chaos.r${seed}_${mode}`;
+  const key = (id: number) => `chaos:${seed}:${mode}:${id}`;
+  const sentinel = (n: number) => `chaos:${seed}:${mode}:w${n}`;
+  const { pair } = env;
+  const servers = env.memcached.map((m) => m.address).join(',');
+  // Short timeouts: a paused memcached must cost a reader a miss, not a hang.
+  const cache = memjs.Client.create(servers, { timeout: 0.3, retries: 0, logger: { log: () => {} } });
+  const tailer = new ChaosTailer(env, mode === 'holdoff');
+  const conns: Connection[] = [];
+  const open = async (s: 'primary' | 'replica') => {
+    const c = await pair.connect(s);
+    conns.push(c);
+    return c;
+  };
+
+  await pair.query('primary', 'CREATE DATABASE IF NOT EXISTS chaos');
+  await pair.query('primary', `CREATE TABLE ${table} (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL)`);
+  const values = Array.from({ length: rows }, (_, id) => `(${id}, 'v0')`).join(',');
+  await pair.query('primary', `INSERT INTO ${table} VALUES ${values}`);
+  await pair.waitForReplicaCatchUp(60_000);
+  const before = await Promise.all(env.memcached.map((m) => memcachedStats(m.address)));
+
+  const examples: string[] = [];
+  const truthConn = await open('replica');
+  const readRow = async (c: Connection, id: number): Promise<string | null> => {
+    const [r] = await c.query<RowDataPacket[]>(`SELECT v FROM ${table} WHERE id = ?`, [id]);
+    return r[0] ? String(r[0].v) : null;
+  };
+  const idOf = (k: string) => Number(k.slice(k.lastIndexOf(':') + 1));
+  const sampler = createConsistencySampler({
+    every: 1,
+    delaysMs: opts.delaysMs,
+    readCache: memcachedEnvelopeReader(cache),
+    // Only row keys are sampled (sentinels are not app values); JSON text, as the envelope reader returns.
+    readTruth: async (k) => {
+      const v = await readRow(truthConn, idOf(k));
+      return v === null ? null : JSON.stringify(v);
+    },
+    log: { warn: (obj) => examples.push(`sampler: ${JSON.stringify(obj)}`) },
+  });
+
+  let running = true;
+  let writes = 0;
+  const sentinels: number[] = [];
+  const pendingAcks: PendingAck[] = [];
+  let nextSentinel = 0;
+
+  await tailer.start();
+  const started = Date.now();
+  const until = started + opts.durationS * 1000;
+
+  const writer = async (w: number) => {
+    const r = prng(seed * 31 + w);
+    let conn = await open('primary');
+    while (running) {
+      const id = Math.floor(r() * rows);
+      const n = nextSentinel++;
+      const value = `s${seed}w${w}n${n}`;
+      // The sentinel is set before COMMIT, so the tailer's delete always comes after it.
+      const sentinelSet = await cache.set(sentinel(n), 'pending', { expires: 3600 }).catch(() => false);
+      try {
+        await conn.query(annotate(`UPDATE ${table} SET v = ? WHERE id = ?`, [key(id), sentinel(n)]), [
+          value,
+          id,
+        ]);
+        const [g] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
+        writes++;
+        if (sentinelSet) sentinels.push(n);
+        const gtid = String(g[0]?.g ?? '');
+        pendingAcks.push({ seq: gtidSeq(gtid), keys: [key(id)], gtid });
+      } catch {
+        // The primary is never faulted; a failed statement is simply not counted.
+        conn = await open('primary');
+      }
+      await sleep(2 + Math.floor(r() * 6));
+    }
+  };
+
+  let reads = 0;
+  let staleReads = 0;
+  const staleSince = new Map<number, number>();
+  const windows: number[] = [];
+  const reader = async (n: number) => {
+    const r = prng(seed * 17 + n);
+    let conn = await open('replica');
+    while (running) {
+      const id = Math.floor(r() * rows);
+      try {
+        const truthBefore = await readRow(conn, id);
+        let loaded = false;
+        const got = await getOrLoad(
+          cache,
+          key(id),
+          async () => {
+            loaded = true;
+            const v = await readRow(conn, id);
+            // Application work between the read and the fill: the window of the stale-set race.
+            await sleep(Math.floor(r() * 20));
+            return v;
+          },
+          { ttl: 600 },
+        );
+        reads++;
+        if (!loaded && got !== truthBefore && got !== (await readRow(conn, id))) {
+          staleReads++;
+          if (!staleSince.has(id)) staleSince.set(id, Date.now());
+        } else if (staleSince.has(id)) {
+          windows.push(Date.now() - staleSince.get(id)!);
+          staleSince.delete(id);
+        }
+      } catch {
+        // The replica restarting or memcached paused: a failed read, retried on a new connection.
+        await sleep(50);
+        conn = await open('replica').catch(() => conn);
+      }
+    }
+  };
+
+  // Feeds the sampler: a write's invalidation is acknowledged once the watermark passes its GTID.
+  const watcher = async () => {
+    while (running || pendingAcks.length > 0) {
+      const st = await tailer.status();
+      const wm = gtidSeq(st?.watermark?.gtid);
+      while (pendingAcks.length > 0 && pendingAcks[0].seq <= wm) {
+        const a = pendingAcks.shift()!;
+        if (a.seq >= 0) sampler.observe([{ gtid: a.gtid, keys: a.keys }], Date.now());
+      }
+      if (!running && st === null) await sleep(200);
+      await sleep(20);
+    }
+  };
+
+  const tasks = [
+    ...Array.from({ length: opts.writers ?? 3 }, (_, w) => writer(w)),
+    ...Array.from({ length: opts.readers ?? 4 }, (_, n) => reader(n)),
+  ];
+  const watching = watcher();
+  let faults: Awaited<ReturnType<typeof runFaults>> = [];
+  try {
+    faults = await runFaults(env, tailer, rand, until, started);
+    await sleep(Math.max(0, until - Date.now()));
+  } finally {
+    running = false;
+    await Promise.allSettled(tasks);
+  }
+
+  // Quiesce: the replica applied everything, then the tailer acknowledged up to the primary's position.
+  const q0 = Date.now();
+  await pair.query('replica', 'START SLAVE SQL_THREAD').catch(() => undefined);
+  await pair.waitForReplicaCatchUp(120_000);
+  const [p] = await pair.query('primary', 'SELECT @@gtid_binlog_pos AS p');
+  const target = gtidSeq(String(p?.p ?? ''));
+  for (const deadline = Date.now() + 120_000; ; await sleep(50)) {
+    if (gtidSeq((await tailer.status())?.watermark?.gtid) >= target) break;
+    if (Date.now() > deadline)
+      throw new Error(`seed ${seed}: tailer never reached ${target}\n${tailer.output()}`);
+  }
+  const quiesceMs = Date.now() - q0;
+  await watching;
+  await sampler.drain();
+
+  let lost = 0;
+  for (const n of sentinels) {
+    const { value } = await cache.get(sentinel(n));
+    if (value !== null && !isTombstone(value)) {
+      lost++;
+      if (examples.length < 20) examples.push(`lost: ${sentinel(n)}`);
+    }
+  }
+  const readCache = memcachedEnvelopeReader(cache);
+  let stale = 0;
+  for (let id = 0; id < rows; id++) {
+    const c = await readCache(key(id));
+    const truth = await readRow(truthConn, id);
+    if (c.state === 'value' && c.value !== JSON.stringify(truth)) {
+      stale++;
+      if (examples.length < 20) examples.push(`stale: ${key(id)} cache ${c.value} replica ${truth}`);
+    }
+  }
+  const after = await Promise.all(env.memcached.map((m) => memcachedStats(m.address)));
+  const delta = (k: string) => after.reduce((s, a, i) => s + (a[k] ?? 0) - (before[i]?.[k] ?? 0), 0);
+
+  await tailer.close();
+  cache.close();
+  await Promise.allSettled(conns.map((c) => c.end()));
+  await pair.query('primary', `DROP TABLE ${table}`);
+
+  const counts: Partial<Record<FaultKind, number>> = {};
+  for (const f of faults) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+  return {
+    seed,
+    mode,
+    writes,
+    invalidations: writes * 2,
+    faults: counts,
+    lostInvalidations: lost,
+    staleKeysAfterQuiescence: stale,
+    staleReads,
+    reads,
+    staleWindowsMs: summarize(windows),
+    deleteHits: delta('delete_hits'),
+    deleteMisses: delta('delete_misses'),
+    quiesceMs,
+    sampler: sampler.report(),
+    examples,
+  };
+}
+
+export function summarize(xs: number[]): { count: number; p50: number; p99: number; max: number } {
+  if (xs.length === 0) return { count: 0, p50: 0, p99: 0, max: 0 };
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (f: number) => s[Math.min(s.length - 1, Math.floor(f * s.length))];
+  return { count: s.length, p50: q(0.5), p99: q(0.99), max: s[s.length - 1] };
+}
