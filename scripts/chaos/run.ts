@@ -89,10 +89,19 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
   const before = await Promise.all(env.memcached.map((m) => memcachedStats(m.address)));
 
   const examples: string[] = [];
-  const truthConn = await open('replica');
   const readRow = async (c: Connection, id: number): Promise<string | null> => {
     const [r] = await c.query<RowDataPacket[]>(`SELECT v FROM ${table} WHERE id = ?`, [id]);
     return r[0] ? String(r[0].v) : null;
+  };
+  // The checker's own replica connection; a replica restart closes it, so it reconnects once per read.
+  let truthConn = await open('replica');
+  const readTruthRow = async (id: number): Promise<string | null> => {
+    try {
+      return await readRow(truthConn, id);
+    } catch {
+      truthConn = await open('replica');
+      return readRow(truthConn, id);
+    }
   };
   const idOf = (k: string) => Number(k.slice(k.lastIndexOf(':') + 1));
   const sampler = createConsistencySampler({
@@ -101,7 +110,7 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
     readCache: memcachedEnvelopeReader(cache),
     // Only row keys are sampled (sentinels are not app values); JSON text, as the envelope reader returns.
     readTruth: async (k) => {
-      const v = await readRow(truthConn, idOf(k));
+      const v = await readTruthRow(idOf(k));
       return v === null ? null : JSON.stringify(v);
     },
     log: { warn: (obj) => examples.push(`sampler: ${JSON.stringify(obj)}`) },
@@ -239,7 +248,7 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
   let stale = 0;
   for (let id = 0; id < rows; id++) {
     const c = await readCache(key(id));
-    const truth = await readRow(truthConn, id);
+    const truth = await readTruthRow(id);
     if (c.state === 'value' && c.value !== JSON.stringify(truth)) {
       stale++;
       if (examples.length < 20) examples.push(`stale: ${key(id)} cache ${c.value} replica ${truth}`);
