@@ -21,7 +21,6 @@ import {
   sleep,
   spawnService,
   stopPid,
-  tailFile,
   waitUntilReady,
 } from './proc.js';
 
@@ -156,16 +155,12 @@ async function startKafka(baseDir: string, dir: string, log: (msg: string) => vo
   await rm(dataDir, { recursive: true, force: true });
   const props = join(dir, 'server.properties');
   await writeFile(props, serverProperties(brokerPort, controllerPort, dataDir));
-  const log4j = join(dir, 'log4j.properties');
-  await writeFile(log4j, LOG4J);
-  const jvm = ['-Xms128m', '-Xmx512m', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
-  const classpath = ['-cp', join(lib, '*'), `-Dlog4j.configuration=file:${log4j}`];
+  await writeFile(join(dir, 'log4j.properties'), LOG4J);
 
   // Kafka ids are 16 random bytes, unpadded base64url.
   const clusterId = randomBytes(16).toString('base64url');
   await runCommand(java, [
-    ...jvm,
-    ...classpath,
+    ...jvmArgs(dir, lib),
     'kafka.tools.StorageTool',
     'format',
     '-t',
@@ -173,29 +168,90 @@ async function startKafka(baseDir: string, dir: string, log: (msg: string) => vo
     '-c',
     props,
   ]);
+  const kafka = await launchBroker(baseDir, dir, lib, [`127.0.0.1:${brokerPort}`]);
+  log(`devcluster: kafka up at ${kafka.brokers.join(',')} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  return kafka;
+}
 
+function jvmArgs(dir: string, lib: string): string[] {
+  return [
+    '-Xms128m',
+    '-Xmx512m',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    '-cp',
+    join(lib, '*'),
+    `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
+  ];
+}
+
+/** Runs the broker of `dir` (formatted, server.properties written), waits for it, records kafka.json. */
+async function launchBroker(
+  baseDir: string,
+  dir: string,
+  lib: string,
+  brokers: string[],
+): Promise<KafkaInfo> {
+  const java = requireBinary('java', 'apt-get install default-jre-headless');
   const logFile = join(dir, 'kafka.log');
-  const proc = await spawnService(java, [...jvm, ...classpath, 'kafka.Kafka', props], {
-    baseDir,
-    name: 'kafka',
-    logFile,
-    outliveParent: true,
-  });
+  // The log is appended to across restarts: only what this start writes counts as its readiness.
+  const from = (await stat(logFile).catch(() => undefined))?.size ?? 0;
+  const proc = await spawnService(
+    java,
+    [...jvmArgs(dir, lib), 'kafka.Kafka', join(dir, 'server.properties')],
+    {
+      baseDir,
+      name: 'kafka',
+      logFile,
+      outliveParent: true,
+    },
+  );
   try {
     await waitUntilReady(
       'kafka',
       proc,
-      async () => ((await tailFile(logFile, 200)).includes('Kafka Server started') ? true : undefined),
+      async () =>
+        (await readFile(logFile)).subarray(from).includes('Kafka Server started') ? true : undefined,
       90_000,
     );
   } catch (err) {
     await stopPid(proc.pid, 2_000);
     throw err;
   }
-  const kafka: KafkaInfo = { brokers: [`127.0.0.1:${brokerPort}`], pid: proc.pid };
+  const kafka: KafkaInfo = { brokers, pid: proc.pid };
   await writeFile(join(dir, 'kafka.json.tmp'), JSON.stringify(kafka));
   await rename(join(dir, 'kafka.json.tmp'), join(dir, 'kafka.json'));
-  log(`devcluster: kafka up at ${kafka.brokers.join(',')} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  return kafka;
+}
+
+/**
+ * Test control for outages: kills the cluster's broker by its PID (SIGKILL by default: a crash, no
+ * clean shutdown) and waits until it is gone. Its port, data and kafka.json stay for restartKafka.
+ * Until then, do not call ensureKafka from another process (it would start a fresh broker).
+ */
+export async function killKafka(
+  info: Pick<ClusterInfo, 'baseDir'>,
+  signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL',
+): Promise<KafkaInfo> {
+  const kafka = await readRunning(info.baseDir);
+  if (!kafka) throw new DevclusterError('START_FAILED', 'kafka: no running broker of this cluster to kill');
+  process.kill(kafka.pid, signal);
+  const deadline = Date.now() + 30_000;
+  while (isAlive(kafka.pid)) {
+    if (Date.now() > deadline)
+      throw new DevclusterError('TIMEOUT', `kafka: pid ${kafka.pid} still alive after ${signal}`);
+    await sleep(20);
+  }
+  return kafka;
+}
+
+/** Starts the cluster's broker again after killKafka: same port, same data dirs, same cluster id. */
+export async function restartKafka(info: Pick<ClusterInfo, 'baseDir'>): Promise<KafkaInfo> {
+  const dir = join(info.baseDir, 'kafka');
+  const previous = JSON.parse(await readFile(join(dir, 'kafka.json'), 'utf8')) as KafkaInfo;
+  if (isOurs(previous.pid, info.baseDir)) return previous;
+  const kafka = await launchBroker(info.baseDir, dir, await fetchKafkaJars(), previous.brokers);
+  inProcess.set(info.baseDir, Promise.resolve(kafka));
   return kafka;
 }
 

@@ -55,6 +55,29 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * The send, or the abort if it comes first: a client's own retries must not hold up a stopping tailer.
+ * An abandoned send may still land; it was not acknowledged, so the records are sent again after a
+ * restart (a duplicate, never a gap).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error
     ? signal.reason
@@ -116,7 +139,7 @@ export class KafkaSink implements Sink {
       if (signal.aborted) throw abortReason(signal);
       const started = performance.now();
       try {
-        await this.opts.producer.send(this.opts.topic, records);
+        await untilAborted(this.opts.producer.send(this.opts.topic, records), signal);
       } catch (err) {
         if (signal.aborted) throw abortReason(signal);
         const message = kafkaErrorMessage(err);
