@@ -122,165 +122,172 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
   const pendingAcks: PendingAck[] = [];
   let nextSentinel = 0;
 
-  await tailer.start();
-  const started = Date.now();
-  const until = started + opts.durationS * 1000;
-
-  const writer = async (w: number) => {
-    const r = prng(seed * 31 + w);
-    let conn = await open('primary');
-    while (running) {
-      const id = Math.floor(r() * rows);
-      const n = nextSentinel++;
-      const value = `s${seed}w${w}n${n}`;
-      // The sentinel is set before COMMIT, so the tailer's delete always comes after it.
-      const sentinelSet = await cache.set(sentinel(n), 'pending', { expires: 3600 }).catch(() => false);
-      try {
-        await conn.query(annotate(`UPDATE ${table} SET v = ? WHERE id = ?`, [key(id), sentinel(n)]), [
-          value,
-          id,
-        ]);
-        const [g] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
-        writes++;
-        if (sentinelSet) sentinels.push(n);
-        const gtid = String(g[0]?.g ?? '');
-        pendingAcks.push({ seq: gtidSeq(gtid), keys: [key(id)], gtid });
-      } catch {
-        // The primary is never faulted; a failed statement is simply not counted.
-        conn = await open('primary');
-      }
-      await sleep(2 + Math.floor(r() * 6));
-    }
-  };
-
-  let reads = 0;
-  let staleReads = 0;
-  const staleSince = new Map<number, number>();
-  const windows: number[] = [];
-  const reader = async (n: number) => {
-    const r = prng(seed * 17 + n);
-    let conn = await open('replica');
-    while (running) {
-      const id = Math.floor(r() * rows);
-      try {
-        const truthBefore = await readRow(conn, id);
-        let loaded = false;
-        const got = await getOrLoad(
-          cache,
-          key(id),
-          async () => {
-            loaded = true;
-            const v = await readRow(conn, id);
-            // Application work between the read and the fill: the window of the stale-set race.
-            await sleep(Math.floor(r() * 20));
-            return v;
-          },
-          { ttl: 600 },
-        );
-        reads++;
-        if (!loaded && got !== truthBefore && got !== (await readRow(conn, id))) {
-          staleReads++;
-          if (!staleSince.has(id)) staleSince.set(id, Date.now());
-        } else if (staleSince.has(id)) {
-          windows.push(Date.now() - staleSince.get(id)!);
-          staleSince.delete(id);
-        }
-      } catch {
-        // The replica restarting or memcached paused: a failed read, retried on a new connection.
-        await sleep(50);
-        conn = await open('replica').catch(() => conn);
-      }
-    }
-  };
-
-  // Feeds the sampler: a write's invalidation is acknowledged once the watermark passes its GTID.
-  const watcher = async () => {
-    while (running || pendingAcks.length > 0) {
-      const st = await tailer.status();
-      const wm = gtidSeq(st?.watermark?.gtid);
-      while (pendingAcks.length > 0 && pendingAcks[0].seq <= wm) {
-        const a = pendingAcks.shift()!;
-        if (a.seq >= 0) sampler.observe([{ gtid: a.gtid, keys: a.keys }], Date.now());
-      }
-      if (!running && st === null) await sleep(200);
-      await sleep(20);
-    }
-  };
-
-  const tasks = [
-    ...Array.from({ length: opts.writers ?? 3 }, (_, w) => writer(w)),
-    ...Array.from({ length: opts.readers ?? 4 }, (_, n) => reader(n)),
-  ];
-  const watching = watcher();
-  let faults: Awaited<ReturnType<typeof runFaults>> = [];
   try {
-    faults = await runFaults(env, tailer, rand, until, started);
-    await sleep(Math.max(0, until - Date.now()));
+    return await drive();
   } finally {
-    running = false;
-    await Promise.allSettled(tasks);
+    // Also on failure: the tailer process is ours, ended by PID; connections and the client closed.
+    await tailer.close();
+    cache.close();
+    await Promise.allSettled(conns.map((c) => c.end()));
+    await pair.query('primary', `DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
   }
 
-  // Quiesce: the replica applied everything, then the tailer acknowledged up to the primary's position.
-  const q0 = Date.now();
-  await pair.query('replica', 'START SLAVE SQL_THREAD').catch(() => undefined);
-  await pair.waitForReplicaCatchUp(120_000);
-  const [p] = await pair.query('primary', 'SELECT @@gtid_binlog_pos AS p');
-  const target = gtidSeq(String(p?.p ?? ''));
-  for (const deadline = Date.now() + 120_000; ; await sleep(50)) {
-    if (gtidSeq((await tailer.status())?.watermark?.gtid) >= target) break;
-    if (Date.now() > deadline)
-      throw new Error(`seed ${seed}: tailer never reached ${target}\n${tailer.output()}`);
-  }
-  const quiesceMs = Date.now() - q0;
-  await watching;
-  await sampler.drain();
+  async function drive(): Promise<RunResult> {
+    await tailer.start();
+    const started = Date.now();
+    const until = started + opts.durationS * 1000;
 
-  let lost = 0;
-  for (const n of sentinels) {
-    const { value } = await cache.get(sentinel(n));
-    if (value !== null && !isTombstone(value)) {
-      lost++;
-      if (examples.length < 20) examples.push(`lost: ${sentinel(n)}`);
+    const writer = async (w: number) => {
+      const r = prng(seed * 31 + w);
+      let conn = await open('primary');
+      while (running) {
+        const id = Math.floor(r() * rows);
+        const n = nextSentinel++;
+        const value = `s${seed}w${w}n${n}`;
+        // The sentinel is set before COMMIT, so the tailer's delete always comes after it.
+        const sentinelSet = await cache.set(sentinel(n), 'pending', { expires: 3600 }).catch(() => false);
+        try {
+          await conn.query(annotate(`UPDATE ${table} SET v = ? WHERE id = ?`, [key(id), sentinel(n)]), [
+            value,
+            id,
+          ]);
+          const [g] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
+          writes++;
+          if (sentinelSet) sentinels.push(n);
+          const gtid = String(g[0]?.g ?? '');
+          pendingAcks.push({ seq: gtidSeq(gtid), keys: [key(id)], gtid });
+        } catch {
+          // The primary is never faulted; a failed statement is simply not counted.
+          conn = await open('primary');
+        }
+        await sleep(2 + Math.floor(r() * 6));
+      }
+    };
+
+    let reads = 0;
+    let staleReads = 0;
+    const staleSince = new Map<number, number>();
+    const windows: number[] = [];
+    const reader = async (n: number) => {
+      const r = prng(seed * 17 + n);
+      let conn = await open('replica');
+      while (running) {
+        const id = Math.floor(r() * rows);
+        try {
+          const truthBefore = await readRow(conn, id);
+          let loaded = false;
+          const got = await getOrLoad(
+            cache,
+            key(id),
+            async () => {
+              loaded = true;
+              const v = await readRow(conn, id);
+              // Application work between the read and the fill: the window of the stale-set race.
+              await sleep(Math.floor(r() * 20));
+              return v;
+            },
+            { ttl: 600 },
+          );
+          reads++;
+          if (!loaded && got !== truthBefore && got !== (await readRow(conn, id))) {
+            staleReads++;
+            if (!staleSince.has(id)) staleSince.set(id, Date.now());
+          } else if (staleSince.has(id)) {
+            windows.push(Date.now() - staleSince.get(id)!);
+            staleSince.delete(id);
+          }
+        } catch {
+          // The replica restarting or memcached paused: a failed read, retried on a new connection.
+          await sleep(50);
+          conn = await open('replica').catch(() => conn);
+        }
+      }
+    };
+
+    // Feeds the sampler: a write's invalidation is acknowledged once the watermark passes its GTID.
+    const watcher = async () => {
+      while (running || pendingAcks.length > 0) {
+        const st = await tailer.status();
+        const wm = gtidSeq(st?.watermark?.gtid);
+        while (pendingAcks.length > 0 && pendingAcks[0].seq <= wm) {
+          const a = pendingAcks.shift()!;
+          if (a.seq >= 0) sampler.observe([{ gtid: a.gtid, keys: a.keys }], Date.now());
+        }
+        if (!running && st === null) await sleep(200);
+        await sleep(20);
+      }
+    };
+
+    const tasks = [
+      ...Array.from({ length: opts.writers ?? 3 }, (_, w) => writer(w)),
+      ...Array.from({ length: opts.readers ?? 4 }, (_, n) => reader(n)),
+    ];
+    const watching = watcher();
+    let faults: Awaited<ReturnType<typeof runFaults>> = [];
+    try {
+      faults = await runFaults(env, tailer, rand, until, started);
+      await sleep(Math.max(0, until - Date.now()));
+    } finally {
+      running = false;
+      await Promise.allSettled(tasks);
     }
-  }
-  const readCache = memcachedEnvelopeReader(cache);
-  let stale = 0;
-  for (let id = 0; id < rows; id++) {
-    const c = await readCache(key(id));
-    const truth = await readTruthRow(id);
-    if (c.state === 'value' && c.value !== JSON.stringify(truth)) {
-      stale++;
-      if (examples.length < 20) examples.push(`stale: ${key(id)} cache ${c.value} replica ${truth}`);
+
+    // Quiesce: the replica applied everything, then the tailer acknowledged up to the primary's position.
+    const q0 = Date.now();
+    await pair.query('replica', 'START SLAVE SQL_THREAD').catch(() => undefined);
+    await pair.waitForReplicaCatchUp(120_000);
+    const [p] = await pair.query('primary', 'SELECT @@gtid_binlog_pos AS p');
+    const target = gtidSeq(String(p?.p ?? ''));
+    for (const deadline = Date.now() + 120_000; ; await sleep(50)) {
+      if (gtidSeq((await tailer.status())?.watermark?.gtid) >= target) break;
+      if (Date.now() > deadline)
+        throw new Error(`seed ${seed}: tailer never reached ${target}\n${tailer.output()}`);
     }
+    const quiesceMs = Date.now() - q0;
+    await watching;
+    await sampler.drain();
+
+    let lost = 0;
+    for (const n of sentinels) {
+      const { value } = await cache.get(sentinel(n));
+      if (value !== null && !isTombstone(value)) {
+        lost++;
+        if (examples.length < 20) examples.push(`lost: ${sentinel(n)}`);
+      }
+    }
+    const readCache = memcachedEnvelopeReader(cache);
+    let stale = 0;
+    for (let id = 0; id < rows; id++) {
+      const c = await readCache(key(id));
+      const truth = await readTruthRow(id);
+      if (c.state === 'value' && c.value !== JSON.stringify(truth)) {
+        stale++;
+        if (examples.length < 20) examples.push(`stale: ${key(id)} cache ${c.value} replica ${truth}`);
+      }
+    }
+    const after = await Promise.all(env.memcached.map((m) => memcachedStats(m.address)));
+    const delta = (k: string) => after.reduce((s, a, i) => s + (a[k] ?? 0) - (before[i]?.[k] ?? 0), 0);
+
+    const counts: Partial<Record<FaultKind, number>> = {};
+    for (const f of faults) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+    return {
+      seed,
+      mode,
+      writes,
+      invalidations: writes * 2,
+      faults: counts,
+      lostInvalidations: lost,
+      staleKeysAfterQuiescence: stale,
+      staleReads,
+      reads,
+      staleWindowsMs: summarize(windows),
+      deleteHits: delta('delete_hits'),
+      deleteMisses: delta('delete_misses'),
+      quiesceMs,
+      sampler: sampler.report(),
+      examples,
+    };
   }
-  const after = await Promise.all(env.memcached.map((m) => memcachedStats(m.address)));
-  const delta = (k: string) => after.reduce((s, a, i) => s + (a[k] ?? 0) - (before[i]?.[k] ?? 0), 0);
-
-  await tailer.close();
-  cache.close();
-  await Promise.allSettled(conns.map((c) => c.end()));
-  await pair.query('primary', `DROP TABLE ${table}`);
-
-  const counts: Partial<Record<FaultKind, number>> = {};
-  for (const f of faults) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
-  return {
-    seed,
-    mode,
-    writes,
-    invalidations: writes * 2,
-    faults: counts,
-    lostInvalidations: lost,
-    staleKeysAfterQuiescence: stale,
-    staleReads,
-    reads,
-    staleWindowsMs: summarize(windows),
-    deleteHits: delta('delete_hits'),
-    deleteMisses: delta('delete_misses'),
-    quiesceMs,
-    sampler: sampler.report(),
-    examples,
-  };
 }
 
 export function summarize(xs: number[]): { count: number; p50: number; p99: number; max: number } {
