@@ -17,7 +17,26 @@ export interface ExtractResult {
   readonly rejected: Rejected[];
 }
 
-export type ExtractOptions = LexOptions;
+export interface ExtractOptions extends LexOptions {
+  /**
+   * The session's sql_mode is not known: a MariaDB ROW transaction logs no BEGIN query, so nothing in
+   * its group says which mode its Annotate_rows text was lexed in (Rows_query carry none either; MySQL's
+   * BEGIN does). The text is then lexed under every combination of NO_BACKSLASH_ESCAPES and ANSI_QUOTES;
+   * the combinations that leave something unterminated cannot be the session's (the server executed the
+   * text), and a key is taken only when every remaining one reads it as an annotation key — so also the
+   * session's real mode: user data is never read as an annotation (`'\'' /* MEMCACHE_DIRTY k *\/'` is one
+   * string under NO_BACKSLASH_ESCAPES). A key only some of them read is reported `ambiguous-sql-mode`.
+   * The other fields are ignored.
+   */
+  readonly sqlModeUnknown?: boolean;
+}
+
+const EVERY_MODE: readonly LexOptions[] = [
+  {},
+  { noBackslashEscapes: true },
+  { ansiQuotes: true },
+  { noBackslashEscapes: true, ansiQuotes: true },
+];
 
 const KEYWORD_BYTES = Buffer.from(ANNOTATION_KEYWORD, 'latin1');
 
@@ -27,14 +46,50 @@ const KEYWORD_BYTES = Buffer.from(ANNOTATION_KEYWORD, 'latin1');
  * writer sent, and offsets are byte offsets.
  */
 export function extractAnnotations(sql: string | Uint8Array, opts: ExtractOptions = {}): ExtractResult {
+  if (!opts.sqlModeUnknown) return extractWith(sql, opts).result;
+  const runs = EVERY_MODE.map((mode) => extractWith(sql, mode));
+  // The server executed this text, so its mode lexes it with nothing left open: the modes that leave a
+  // string, identifier or comment open are not the session's (when none fits, the text is truncated;
+  // then all four must agree).
+  const fitting = runs.filter((r) => r.complete).map((r) => r.result);
+  const modes = fitting.length > 0 ? fitting : runs.map((r) => r.result);
+  const base = modes[0];
+  const agreed = (k: string) => modes.every((r) => r.keys.includes(k));
+  if (modes.every((r) => r.keys.length === base.keys.length && r.keys.every(agreed))) return base;
+  const result: ExtractResult = {
+    keys: base.keys.filter(agreed),
+    // For ts=: only annotations every mode sees at the same place, with keys they all agree on.
+    annotations: base.annotations.filter(
+      (a) => a.keys.every(agreed) && modes.every((r) => r.annotations.some((b) => b.start === a.start)),
+    ),
+    rejected: [...base.rejected],
+  };
+  const reported = new Set<string>();
+  for (const a of modes.flatMap((r) => r.annotations)) {
+    for (const k of a.keys) {
+      if (agreed(k) || reported.has(k)) continue;
+      reported.add(k);
+      const detail = 'an annotation under some sql_mode only, and the statement carries none: not taken';
+      result.rejected.push({ reason: 'ambiguous-sql-mode', start: a.start, text: k, detail });
+    }
+  }
+  return result;
+}
+
+/** One lexing mode's result, and whether it left nothing unterminated. */
+function extractWith(
+  sql: string | Uint8Array,
+  opts: LexOptions,
+): { result: ExtractResult; complete: boolean } {
   const result: ExtractResult = { keys: [], annotations: [], rejected: [] };
+  let complete = true;
   let text: string;
   if (typeof sql === 'string') {
-    if (!sql.includes(ANNOTATION_KEYWORD)) return result;
+    if (!sql.includes(ANNOTATION_KEYWORD)) return { result, complete };
     text = sql;
   } else {
     const buf = Buffer.from(sql.buffer, sql.byteOffset, sql.byteLength);
-    if (buf.indexOf(KEYWORD_BYTES) < 0) return result;
+    if (buf.indexOf(KEYWORD_BYTES) < 0) return { result, complete };
     // latin1 maps each byte to one char, so the ASCII-only lexer sees the bytes as they are.
     text = buf.toString('latin1');
   }
@@ -43,6 +98,7 @@ export function extractAnnotations(sql: string | Uint8Array, opts: ExtractOption
 
   scanSql(text, opts, (kind: RegionKind, start: number, end: number, terminated: boolean) => {
     if (!terminated) {
+      complete = false;
       // The server rejects a statement with an unterminated string or comment, so this text is not
       // what it executed (truncated, or lexed with the wrong sql_mode). Whatever looks like an
       // annotation in here may be user data: report, never delete.
@@ -74,5 +130,5 @@ export function extractAnnotations(sql: string | Uint8Array, opts: ExtractOption
       }
     }
   });
-  return result;
+  return { result, complete };
 }

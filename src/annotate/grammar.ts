@@ -26,7 +26,8 @@ export type RejectReason =
   | 'unknown-field'
   | 'unsupported-version'
   | 'unterminated'
-  | 'line-comment';
+  | 'line-comment'
+  | 'ambiguous-sql-mode';
 
 export interface Annotation {
   /** Offset of the comment's opening slash (UTF-16 index for string input, byte offset for bytes). */

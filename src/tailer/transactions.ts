@@ -8,7 +8,7 @@
  * changed non-transactional tables (those changes stay), and a group cut off by a new GTID is flushed.
  * An extra delete costs one cache miss; a missed one serves stale data until the TTL.
  */
-import { lexOptionsFromSqlMode, type LexOptions } from '../annotate/index.js';
+import { lexOptionsFromSqlMode, type ExtractOptions, type LexOptions } from '../annotate/index.js';
 import type { BinlogEvent } from '../binlog/index.js';
 import type { CommittedTransaction } from '../sinks/sink.js';
 import { OutboxDecoder, type OutboxOptions } from './outbox.js';
@@ -16,9 +16,10 @@ import type { KeySpill } from './spill.js';
 
 /**
  * Extracts the valid keys a statement text carries (annotation grammar, src/annotate). `lex` says how
- * the server lexed the text (sql_mode NO_BACKSLASH_ESCAPES / ANSI_QUOTES).
+ * the server lexed the text (sql_mode NO_BACKSLASH_ESCAPES / ANSI_QUOTES), or that nothing says
+ * (`sqlModeUnknown`: a MariaDB Annotate_rows).
  */
-export type KeyExtractor = (sql: string, lex: LexOptions) => ExtractedKeys;
+export type KeyExtractor = (sql: string, lex: ExtractOptions) => ExtractedKeys;
 
 export interface ExtractedKeys {
   keys: readonly string[];
@@ -61,10 +62,12 @@ export class TransactionAssembler {
   private open: OpenTransaction | null = null;
   private file = '';
   /**
-   * sql_mode of the last QUERY event. Annotate_rows/Rows_query events carry none; the session's mode
-   * is on the BEGIN query that opens their transaction.
+   * sql_mode of the open group's last QUERY event; null when the group has had none. Annotate_rows and
+   * Rows_query events carry no sql_mode: in MySQL the BEGIN query before them does, but a MariaDB GTID
+   * group has no BEGIN query. Unknown, the extractor takes only keys every sql_mode agrees on, so user
+   * data can never be read as an annotation (ExtractOptions.sqlModeUnknown).
    */
-  private lex: LexOptions = {};
+  private lex: LexOptions | null = null;
   private readonly outbox: OutboxDecoder | null;
 
   constructor(
@@ -101,6 +104,7 @@ export class TransactionAssembler {
         return null;
       case 'mariadb_gtid': {
         const cut = this.open ? this.commit(ev, startOf(ev)) : null;
+        this.lex = null;
         this.open = {
           gtid: ev.gtid,
           explicit: (ev.flags2 & MARIADB_GTID_FLAG_STANDALONE) === 0,
@@ -110,6 +114,7 @@ export class TransactionAssembler {
       }
       case 'mysql_gtid': {
         const cut = this.open ? this.commit(ev, startOf(ev)) : null;
+        this.lex = null;
         // A MySQL GTID group is a DDL (no BEGIN) or BEGIN … XID/COMMIT; BEGIN sets `explicit`.
         this.open = { gtid: ev.gtid, explicit: false, keys: new Set() };
         return cut;
@@ -158,7 +163,7 @@ export class TransactionAssembler {
   }
 
   private addKeys(sql: string): void {
-    const { keys, writerTimeMs } = this.extract(sql, this.lex);
+    const { keys, writerTimeMs } = this.extract(sql, this.lex ?? { sqlModeUnknown: true });
     this.addExtracted(keys, writerTimeMs);
   }
 
