@@ -54,8 +54,10 @@ export function extractAnnotations(sql: string | Uint8Array, opts: ExtractOption
   const fitting = runs.filter((r) => r.complete).map((r) => r.result);
   const modes = fitting.length > 0 ? fitting : runs.map((r) => r.result);
   const base = modes[0];
-  const agreed = (k: string) => modes.every((r) => r.keys.includes(k));
-  if (modes.every((r) => r.keys.length === base.keys.length && r.keys.every(agreed))) return base;
+  // Sets, not Array.includes: a statement may carry thousands of keys (includes made this quadratic).
+  const keySets = modes.map((r) => new Set(r.keys));
+  const agreed = (k: string) => keySets.every((set) => set.has(k));
+  if (modes.every((r) => r.keys.length === base.keys.length) && base.keys.every(agreed)) return base;
   const result: ExtractResult = {
     keys: base.keys.filter(agreed),
     // For ts=: only annotations every mode sees at the same place, with keys they all agree on.

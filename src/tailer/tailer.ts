@@ -124,6 +124,7 @@ export class Tailer {
   private stopRequested = false;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private savedAck: Position | null = null;
+  private checkpointWrite: Promise<void> = Promise.resolve();
 
   get state(): TailerState {
     return this.stateValue;
@@ -437,7 +438,16 @@ export class Tailer {
     return resolved;
   }
 
-  private async saveCheckpoint(): Promise<void> {
+  /**
+   * Writes are chained: two never overlap, so an older checkpoint can never land after a newer one,
+   * and stop() — which chains the last write — returns only once everything is on disk.
+   */
+  private saveCheckpoint(): Promise<void> {
+    this.checkpointWrite = this.checkpointWrite.then(() => this.writeCheckpoint());
+    return this.checkpointWrite;
+  }
+
+  private async writeCheckpoint(): Promise<void> {
     const store = this.opts.checkpoints;
     const ack = this.acknowledged;
     if (!store || !ack || !this.identity || ack === this.savedAck || ack.file === '' || ack.nextPosition < 4)
