@@ -99,6 +99,7 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
     try {
       return await readRow(truthConn, id);
     } catch {
+      truthConn.destroy();
       truthConn = await open('replica');
       return readRow(truthConn, id);
     }
@@ -158,6 +159,7 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
           pendingAcks.push({ seq: gtidSeq(gtid), keys: [key(id)], gtid });
         } catch {
           // The primary is never faulted; a failed statement is simply not counted.
+          conn.destroy();
           conn = await open('primary');
         }
         await sleep(2 + Math.floor(r() * 6));
@@ -198,6 +200,8 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
           }
         } catch {
           // The replica restarting or memcached paused: a failed read, retried on a new connection.
+          // The old one is destroyed: leaking one per error exhausted max_connections during a restart.
+          conn.destroy();
           await sleep(50);
           conn = await open('replica').catch(() => conn);
         }
