@@ -43,6 +43,12 @@ export const commands: Record<string, Command> = {
     summary: 'apply the invalidation topic to a memcached tier (commits after deletes; see docs/kafka.md)',
     run: async (args) => (await import('./consume.js')).consumeCommand(args),
   },
+  outbox: {
+    usage: 'outbox cleanup --host H --user U --database D [--older-than 1h] [--batch N] …',
+    summary:
+      'delete old rows of the outbox table in bounded batches (password: CACHETAIL_DB_PASSWORD; see docs/app-library.md)',
+    run: async (args) => (await import('./outbox.js')).outboxCommand(args),
+  },
   demo: {
     usage: 'demo [--once]',
     summary: 'start the local two-region cluster and play the Jason → Monkey scenario (--once: then exit)',

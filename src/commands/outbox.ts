@@ -1,0 +1,148 @@
+/**
+ * `cachetail outbox cleanup`: deletes old rows from the outbox table (and, with --carrier-table, the
+ * comment mode's carrier rows of connections idle that long) on the primary, in bounded batches. Any age
+ * is safe: a row has done its job once its INSERT is in the binlog, and tailers ignore these deletes
+ * (src/app/cleanup.ts). Meant for cron; prints one line per table (or --json).
+ *
+ * The password comes from CACHETAIL_DB_PASSWORD, never from the command line (visible in `ps`).
+ * Exit codes: 0 done, 1 the database refused or failed, 2 bad arguments.
+ */
+import { parseArgs } from 'node:util';
+import mysql from 'mysql2/promise';
+import { cleanupCarrier, cleanupOutbox, type CleanupResult } from '../app/cleanup.js';
+import { DEFAULT_OUTBOX_TABLE } from '../app/schema.js';
+import { CachetailError, errorMessage } from '../errors.js';
+
+export const OUTBOX_USAGE =
+  'outbox cleanup --host HOST [--port 3306] --user USER --database DB [--table T] [--carrier-table T] ' +
+  '[--older-than 1h] [--batch 1000] [--max-batches N] [--pause-ms 20] [--json]';
+
+export interface OutboxIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  env: NodeJS.ProcessEnv;
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+function usage(message: string): CachetailError {
+  return new CachetailError('USAGE', message, { retryable: false });
+}
+
+/** `90`, `90s`, `15m`, `1h`, `7d` → seconds. */
+export function parseAge(value: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(value);
+  if (!m) throw usage(`--older-than ${JSON.stringify(value)}: expected a number with s, m, h or d`);
+  return Number(m[1]) * UNITS[m[2] || 's'];
+}
+
+function positiveInt(
+  name: string,
+  value: string | undefined,
+  fallback: number | undefined,
+): number | undefined {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw usage(`--${name} ${JSON.stringify(value)}: expected a positive integer`);
+  return Number(value);
+}
+
+export interface CleanupCommandOptions {
+  connection: { host: string; port: number; user: string; password: string; database: string };
+  table: string;
+  carrierTable: string | undefined;
+  olderThanSeconds: number;
+  batchRows: number;
+  maxBatches: number | undefined;
+  pauseMs: number;
+  json: boolean;
+}
+
+export function parseCleanupArgs(args: string[], env: NodeJS.ProcessEnv): CleanupCommandOptions {
+  const [sub, ...rest] = args;
+  if (sub !== 'cleanup') throw usage(`unknown outbox command ${JSON.stringify(sub ?? '')}`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      user: { type: 'string' },
+      database: { type: 'string' },
+      table: { type: 'string' },
+      'carrier-table': { type: 'string' },
+      'older-than': { type: 'string' },
+      batch: { type: 'string' },
+      'max-batches': { type: 'string' },
+      'pause-ms': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  for (const required of ['host', 'user', 'database'] as const) {
+    if (!values[required]) throw usage(`--${required} is required`);
+  }
+  const port = positiveInt('port', values.port, 3306)!;
+  if (port > 65535) throw usage(`--port ${port}: expected 1-65535`);
+  const pause = values['pause-ms'];
+  if (pause !== undefined && !/^\d+$/.test(pause))
+    throw usage(`--pause-ms ${JSON.stringify(pause)}: expected ms`);
+  return {
+    connection: {
+      host: values.host!,
+      port,
+      user: values.user!,
+      password: env.CACHETAIL_DB_PASSWORD ?? '',
+      database: values.database!,
+    },
+    table: values.table ?? DEFAULT_OUTBOX_TABLE,
+    carrierTable: values['carrier-table'],
+    olderThanSeconds: parseAge(values['older-than'] ?? '1h'),
+    batchRows: positiveInt('batch', values.batch, 1_000)!,
+    maxBatches: positiveInt('max-batches', values['max-batches'], undefined),
+    pauseMs: pause === undefined ? 20 : Number(pause),
+    json: values.json === true,
+  };
+}
+
+function describe(r: CleanupResult): string {
+  const rest = r.truncated ? ' (stopped at --max-batches: older rows remain)' : '';
+  return `${r.table}: deleted ${r.deleted} row${r.deleted === 1 ? '' : 's'} in ${r.batches} batch${r.batches === 1 ? '' : 'es'}${rest}\n`;
+}
+
+export async function outboxCommand(
+  args: string[],
+  io: OutboxIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
+  let opts: CleanupCommandOptions;
+  try {
+    opts = parseCleanupArgs(args, io.env);
+  } catch (err) {
+    io.stderr.write(`cachetail outbox: ${errorMessage(err)}\nusage: cachetail ${OUTBOX_USAGE}\n`);
+    return 2;
+  }
+  let conn: mysql.Connection | undefined;
+  try {
+    conn = await mysql.createConnection({
+      ...opts.connection,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+    });
+    const common = {
+      olderThanSeconds: opts.olderThanSeconds,
+      batchRows: opts.batchRows,
+      maxBatches: opts.maxBatches,
+      pauseMs: opts.pauseMs,
+    };
+    const results = [await cleanupOutbox(conn, { ...common, table: opts.table })];
+    if (opts.carrierTable) results.push(await cleanupCarrier(conn, { ...common, table: opts.carrierTable }));
+    io.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : results.map(describe).join(''));
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    io.stderr.write(
+      `cachetail outbox cleanup: ${errorMessage(err)}${typeof code === 'string' ? ` [${code}]` : ''}\n`,
+    );
+    return code === 'INVALIDATION_TABLE_NAME' || code === 'INVALIDATION_USAGE' ? 2 : 1;
+  } finally {
+    await conn?.end().catch(() => undefined);
+  }
+}
