@@ -3,7 +3,13 @@
  * any tailer's status server (`extraRoutes: dashboardRoutes({ status, registry, recentKeys })`).
  */
 export { DASHBOARD_PREFIX, dashboardRoutes, dashboardState, type DashboardDeps } from './routes.js';
-export { DEFAULT_RECENT_KEYS, RecentKeys, recordDeliveries, type RecentKey } from './recent-keys.js';
+export {
+  DEFAULT_RECENT_KEYS,
+  RecentKeys,
+  observeDeliveries,
+  recordDeliveries,
+  type RecentKey,
+} from './recent-keys.js';
 export {
   RateWindow,
   histogramSummary,

@@ -72,18 +72,27 @@ export class RecentKeys {
   }
 }
 
-/**
- * Wraps `sink.deliver` in place so that acknowledged batches are also recorded in `ring`. In place,
- * not as a new Sink object, because the tailer factory builds its sink and tailer together
- * (src/tailer/create.ts) and the tailer already holds this object; the method is looked up on every
- * call, so replacing it before `tailer.start()` is enough. Returns a function that restores it.
- */
+/** Records acknowledged batches in `ring` (see observeDeliveries). */
 export function recordDeliveries(sink: Sink, ring: RecentKeys, now: () => number = Date.now): () => void {
+  return observeDeliveries(sink, (batch) => ring.addBatch(batch, now()));
+}
+
+/**
+ * Wraps `sink.deliver` in place so that `onAcknowledged` sees every batch the sink acknowledged (and
+ * none that failed). In place, not as a new Sink object, because the tailer factory builds its sink and
+ * tailer together (src/tailer/create.ts) and the tailer already holds this object; the method is looked
+ * up on every call, so replacing it before `tailer.start()` is enough. Returns a function that restores
+ * it. `onAcknowledged` must not throw: it would turn an acknowledged batch into a failed one.
+ */
+export function observeDeliveries(
+  sink: Sink,
+  onAcknowledged: (batch: InvalidationBatch) => void,
+): () => void {
   const own = Object.getOwnPropertyDescriptor(sink, 'deliver');
   const original = sink.deliver.bind(sink);
   const deliver: Sink['deliver'] = async (batch, signal) => {
     await original(batch, signal);
-    ring.addBatch(batch, now());
+    onAcknowledged(batch);
   };
   (sink as { deliver: Sink['deliver'] }).deliver = deliver;
   return () => {

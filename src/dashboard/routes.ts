@@ -23,13 +23,7 @@ import {
 } from '../observability/status.js';
 import { RateWindow, summarizeMetrics } from './metrics-summary.js';
 import type { RecentKeys } from './recent-keys.js';
-import type {
-  ConsistencyFigures,
-  DashboardLink,
-  DashboardState,
-  RegionView,
-  ScenarioControl,
-} from './types.js';
+import type { ConsistencyView, DashboardLink, DashboardState, RegionView, ScenarioControl } from './types.js';
 
 export interface DashboardDeps {
   /** The tailer's status source (the same function the status server uses). */
@@ -41,8 +35,8 @@ export interface DashboardDeps {
   recentKeys?: RecentKeys;
   /** Both regions side by side (the demo knows them; a lone tailer does not). */
   regions?: () => Promise<RegionView[]>;
-  /** The consistency sampler's figures (issue 8); null or absent = "not enabled". */
-  consistency?: () => ConsistencyFigures | null;
+  /** The consistency sampler's figures (sampler.report()); null or absent = "not enabled". */
+  consistency?: () => ConsistencyView | null;
   kafka?: () => DashboardState['kafka'];
   /** Present only in the demo: enables the "play the scenario" button. */
   scenario?: ScenarioControl;

@@ -5,6 +5,7 @@
  * consistency sampler exist in the demo (or, for the sampler, once it is built).
  */
 import type { StatusBody } from '../observability/status.js';
+import type { ConsistencyReport } from '../sampler/index.js';
 import type { MetricsSummary } from './metrics-summary.js';
 import type { RecentKey } from './recent-keys.js';
 
@@ -51,14 +52,11 @@ export interface RegionView {
   sample?: SampleView;
 }
 
-/** Issue 8's sampler (not built yet): figures in the shape it is expected to report. */
-export interface ConsistencyFigures {
-  /** Share of sampled reads that matched the database (0..1). */
-  consistentRatio: number;
-  sampled: number;
-  stale: number;
-  target: number;
-  windowSeconds: number;
+/** The consistency sampler's report (src/sampler) and the target it is judged against. */
+export interface ConsistencyView {
+  report: ConsistencyReport;
+  /** e.g. 0.99999 of checks consistent at `withinMs` after the delete. */
+  target: { fraction: number; withinMs: number } | null;
 }
 
 export type StepTone = 'stale' | 'fresh' | 'neutral';
@@ -111,7 +109,7 @@ export interface DashboardState {
   metrics: MetricsSummary;
   recentKeys: { recorded: number; keys: RecentKey[] } | null;
   regions: RegionView[] | null;
-  consistency: ConsistencyFigures | null;
+  consistency: ConsistencyView | null;
   kafka: { state: string; brokers: string[]; topic: string; watermark: string | null } | null;
   links: DashboardLink[];
   /** Parts that could not be read this time (shown on the page, never a 500). */

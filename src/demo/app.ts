@@ -26,6 +26,8 @@ export interface User {
 }
 
 export const userKey = (login: string): string => `user:${login}`;
+/** The login a key names, or null for a key that is not a user's. */
+export const loginOf = (key: string): string | null => (key.startsWith('user:') ? key.slice(5) : null);
 
 export interface DemoAppOptions {
   region: string;
@@ -51,7 +53,7 @@ const isUser = (v: unknown): v is User =>
   typeof (v as User).login === 'string' &&
   typeof (v as User).name === 'string';
 
-async function loadUser(db: Pool, login: string): Promise<User | null> {
+export async function loadUser(db: Pool, login: string): Promise<User | null> {
   const [rows] = await db.query<RowDataPacket[]>(`SELECT login, name FROM ${DEMO_DB}.users WHERE login = ?`, [
     login,
   ]);

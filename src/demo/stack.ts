@@ -19,16 +19,17 @@ import { Registry } from 'prom-client';
 import { carrierTableDdl } from '../app/index.js';
 import { edgeConfigSchema } from '../config/edge.js';
 import { tailerConfigSchema, type TailerConfig } from '../config/schema.js';
-import { dashboardRoutes, RecentKeys, recordDeliveries, type DashboardState } from '../dashboard/index.js';
+import { dashboardRoutes, observeDeliveries, RecentKeys, type DashboardState } from '../dashboard/index.js';
 import { clusterControl, startCluster, type ClusterControl, type ClusterInfo } from '../devcluster/index.js';
 import type { ServerEndpoint } from '../devcluster/index.js';
 import { buildEdgeProxy, createEdgeRouter } from '../edge/index.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createTailerMetrics } from '../observability/metrics.js';
 import { buildStatusServer } from '../observability/status-server.js';
+import { createConsistencySampler, memcachedEnvelopeReader } from '../sampler/index.js';
 import { createTailer } from '../tailer/create.js';
 import { tailerStatus } from '../tailer/status.js';
-import { buildDemoApp, CARRIER_TABLE, DEMO_DB } from './app.js';
+import { buildDemoApp, CARRIER_TABLE, DEMO_DB, loadUser, loginOf, PROFILE_TYPE } from './app.js';
 import type { DemoKafka } from './kafka.js';
 import { DEMO_HOST, listenPreferred, pickPort } from './ports.js';
 import { regionsProvider } from './regions.js';
@@ -46,6 +47,8 @@ export interface DemoPorts {
 
 /** Memorable ports for `npm start`; any port is used instead when one is taken. */
 export const PREFERRED_PORTS: DemoPorts = { dashboard: 9464, edge: 8080, masterApp: 3001, replicaApp: 3002 };
+/** Issue 8's goal: five nines of sampled keys consistent 1 s after their delete. */
+const CONSISTENCY_TARGET = { fraction: 0.99999, withinMs: 1_000 };
 const ANY_PORTS: DemoPorts = { dashboard: 0, edge: 0, masterApp: 0, replicaApp: 0 };
 
 export interface DemoOptions {
@@ -149,7 +152,24 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoStack> {
     const metrics = createTailerMetrics(registry, { servers: config.memcached.servers });
     const { tailer, sink, checkpointPath } = createTailer(config, log, metrics);
     const recentKeys = new RecentKeys();
-    recordDeliveries(sink, recentKeys);
+    // The consistency sampler as an operator would run it, but checking every key (a demo makes few):
+    // 1 s and 10 s after each delete, virginia's cache must not hold anything older than its replica.
+    const sampler = createConsistencySampler({
+      every: 1,
+      delaysMs: [1_000, 10_000],
+      readCache: memcachedEnvelopeReader(caches.replica, PROFILE_TYPE),
+      readTruth: async (key) => {
+        const login = loginOf(key);
+        return JSON.stringify(login === null ? null : await loadUser(pools.replica, login));
+      },
+      registry,
+      log: log.child({ module: 'sampler' }),
+    });
+    cleanups.push(() => Promise.resolve(sampler.stop()));
+    observeDeliveries(sink, (batch) => {
+      recentKeys.addBatch(batch, Date.now());
+      sampler.observe(batch.transactions);
+    });
     cleanups.push(() => sink.close());
     cleanups.push(() => tailer.stop(2_000));
     await tailer.start();
@@ -226,6 +246,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoStack> {
         recentKeys,
         scenario,
         kafka: kafkaView,
+        consistency: () => ({ report: sampler.report(), target: CONSISTENCY_TARGET }),
         regions: regionsProvider({
           watchLogin: SCENARIO_LOGIN,
           regions: [

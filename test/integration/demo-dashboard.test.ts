@@ -81,7 +81,7 @@ describe('dashboard in headless Chromium', () => {
     expect(await text('[data-region="california"] h2')).toContain('master region');
     expect(await text('[data-region="virginia"] h2')).toContain('replica region');
     await page.locator('#tailer', { hasText: 'streaming · ready' }).waitFor();
-    expect(await text('#consistency')).toContain('not enabled');
+    expect(await text('#consistency')).toContain('target');
     expect(await page.locator('#play').isEnabled()).toBe(true);
   });
 
@@ -127,6 +127,10 @@ describe('dashboard in headless Chromium', () => {
     expect(await text('#recent tbody tr td.key')).toBe('user:jsobel');
     await expect.poll(() => text('[data-region-sample="virginia"] dd'), { timeout: 10_000 }).toBe('Monkey');
     expect(await text('#hist-summary')).toMatch(/^\d+ transactions · p50 /);
+    // The sampler checked both deletes 1 s later: virginia's cache held nothing older than its replica.
+    await expect
+      .poll(() => text('#consistency-figures dd'), { timeout: 10_000 })
+      .toBe('100 % (2 checks, 0 stale)');
     expect(pageErrors).toEqual([]);
 
     mkdirSync(join('.cache', 'screenshots'), { recursive: true });

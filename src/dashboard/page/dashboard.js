@@ -39,6 +39,7 @@ const byId = (id) => document.getElementById(id);
 function seconds(s) {
   if (s === null || s === undefined) return '—';
   if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (Number.isInteger(s)) return `${s} s`;
   return `${s.toFixed(s < 10 ? 1 : 0)} s`;
 }
 
@@ -281,25 +282,38 @@ function renderRecent(state) {
   );
 }
 
+function percent(f) {
+  if (f === null || f === undefined) return '—';
+  return `${(f * 100).toFixed(f === 1 ? 0 : 3)} %`;
+}
+
+/** One row per delay: "within 1 s: 100 % (12 checks, 0 stale)", judged against the target's delay. */
+function consistencyRows(c) {
+  const r = c.report;
+  const rows = c.report.delays.map((d) => {
+    const judged = c.target && d.delayMs === c.target.withinMs && d.fraction !== null;
+    const cls = judged ? (d.fraction >= c.target.fraction ? 'ok' : 'bad') : d.stale > 0 ? 'bad' : null;
+    return [
+      `within ${seconds(d.delayMs / 1000)}`,
+      `${percent(d.fraction)} (${d.checks} checks, ${d.stale} stale)`,
+      cls,
+    ];
+  });
+  if (c.target)
+    rows.push(['target', `${percent(c.target.fraction)} within ${seconds(c.target.withinMs / 1000)}`]);
+  rows.push([
+    'keys sampled',
+    `1 in ${r.every}: ${r.sampled} of ${r.keysSeen} (${r.pending} pending, ${r.skipped} skipped)`,
+  ]);
+  return rows;
+}
+
 function renderSide(state) {
   const c = state.consistency;
   fill(
     byId('consistency'),
     c
-      ? h(
-          'dl',
-          {},
-          ...pairs([
-            [
-              'consistent reads',
-              `${(c.consistentRatio * 100).toFixed(3)} %`,
-              c.consistentRatio >= c.target ? 'ok' : 'bad',
-            ],
-            ['target', `${(c.target * 100).toFixed(3)} %`],
-            ['sampled / stale', `${c.sampled} / ${c.stale}`],
-            ['window', seconds(c.windowSeconds)],
-          ]),
-        )
+      ? h('dl', { id: 'consistency-figures' }, ...pairs(consistencyRows(c)))
       : h(
           'p',
           { class: 'muted', id: 'consistency-off' },
