@@ -5,6 +5,9 @@
  * InvalidationApplied. `cachetail kafka init` creates the topics, is idempotent, and reports a topic
  * that differs; a producer never creates a topic.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Connection } from 'mysql2/promise';
@@ -104,6 +107,29 @@ describe('cachetail kafka init', () => {
     expect(await kafkaCommand(['init', '--config', file], differs.io)).toBe(1);
     expect(differs.out.stdout).toContain(
       `exists  ${topic}: differs from the stated settings (left unchanged):\n          - partitions is 4, stated 8\n`,
+    );
+  });
+
+  it('runs as `cachetail kafka init` (a real process, env config)', async () => {
+    const topic = uniqueTopic('init-cli');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'kafka', 'init', '--json'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: {
+        ...process.env,
+        CACHETAIL_KAFKA_BROKERS: brokers.join(','),
+        CACHETAIL_KAFKA_TOPIC: topic,
+        CACHETAIL_KAFKA_APPLIED_TOPIC: `${topic}-applied`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    // Default settings want 3 replicas; a single broker refuses, which init reports as it is.
+    const parsed = JSON.parse(stdout) as { error?: { code: string; message: string } };
+    expect([code, parsed.error?.code]).toEqual([2, 'KAFKA_REFUSED']);
+    expect(parsed.error?.message).toBe(
+      `Topic creation errors: ${topic}: Replication-factor is invalid (INVALID_REPLICATION_FACTOR)`,
     );
   });
 

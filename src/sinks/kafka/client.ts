@@ -70,12 +70,34 @@ export function createKafkaClient(config: KafkaConnectionConfig, log: Logger): K
   return new Kafka(kafkajsConfig(config, log));
 }
 
-/** Short, secret-free description of a kafkajs error for logs and /status. */
+/** Short, secret-free description of a kafkajs error for logs and /status, with the nested causes. */
 export function kafkaErrorMessage(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const type = (err as { type?: unknown }).type;
-  const cause = (err as { cause?: unknown }).cause;
-  const base =
-    typeof type === 'string' && !err.message.includes(type) ? `${err.message} (${type})` : err.message;
-  return cause instanceof Error && !base.includes(cause.message) ? `${base}: ${cause.message}` : base;
+  const e = err as Error & { type?: unknown; errors?: unknown; topic?: unknown; originalError?: unknown };
+  let text = typeof e.topic === 'string' ? `${e.topic}: ${e.message}` : e.message;
+  if (typeof e.type === 'string' && !text.includes(e.type)) text += ` (${e.type})`;
+  // An aggregate (e.g. "Topic creation errors") says nothing until its parts are named.
+  if (Array.isArray(e.errors) && e.errors.length > 0) {
+    text += `: ${e.errors.map((x) => kafkaErrorMessage(x)).join('; ')}`;
+  }
+  const cause = e.originalError ?? e.cause;
+  if (cause instanceof Error) {
+    const inner = kafkaErrorMessage(cause);
+    if (!text.includes(inner)) text += `: ${inner}`;
+  }
+  return text;
+}
+
+/** KAFKA_UNAVAILABLE when no broker could be reached (retry later), else KAFKA_REFUSED (act on it). */
+export function kafkaErrorCode(err: unknown): 'KAFKA_UNAVAILABLE' | 'KAFKA_REFUSED' {
+  const names: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++) {
+    names.push(e.name);
+    const x = e as { originalError?: unknown; cause?: unknown };
+    e = x.originalError ?? x.cause;
+  }
+  return names.some((n) => /Connection|BrokerNotFound|NoBrokerAvailable|RequestTimeout/.test(n)) ||
+    /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/.test(kafkaErrorMessage(err))
+    ? 'KAFKA_UNAVAILABLE'
+    : 'KAFKA_REFUSED';
 }

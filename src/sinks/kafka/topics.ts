@@ -6,8 +6,11 @@
  * Init is idempotent and never changes an existing topic: a missing topic is created, an existing one is
  * compared with the stated settings and every difference reported, for an operator to decide.
  */
-import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import type { KafkaConfig } from './config.js';
+
+// kafkajs is CommonJS and Node's ESM loader only sees some of its exports by name; this one is not.
+const { ConfigResourceTypes } = kafkajs;
 
 export interface TopicSpec {
   topic: string;
