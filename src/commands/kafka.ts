@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { loadConfig } from '../config/load.js';
 import { CachetailError, errorMessage } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
-import { createKafkaClient, kafkaErrorMessage } from '../sinks/kafka/client.js';
+import { createKafkaClient, kafkaErrorCode, kafkaErrorMessage } from '../sinks/kafka/client.js';
 import { kafkaConfigSchema, kafkaEnvPaths } from '../sinks/kafka/config.js';
 import {
   describeSpec,
@@ -85,8 +85,8 @@ export async function kafkaCommand(
         ? err.code
         : typeof nodeCode === 'string' && nodeCode.startsWith('ERR_PARSE_ARGS')
           ? 'USAGE'
-          : 'KAFKA_UNAVAILABLE';
-    const message = code === 'KAFKA_UNAVAILABLE' ? kafkaErrorMessage(err) : errorMessage(err);
+          : kafkaErrorCode(err);
+    const message = code.startsWith('KAFKA_') ? kafkaErrorMessage(err) : errorMessage(err);
     if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
     io.stderr.write(`cachetail kafka: ${message} [${code}]\n`);
     if (code === 'USAGE') io.stderr.write(`usage: cachetail ${KAFKA_USAGE}\n`);
