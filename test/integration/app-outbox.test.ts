@@ -5,7 +5,7 @@
  * keys — the comment is in the primary's binlog and not in the replica's — and outbox mode delivers them.
  */
 import { join } from 'node:path';
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanupOutbox, withInvalidation } from '../../src/app/index.js';
 import { outboxCommand } from '../../src/commands/outbox.js';
@@ -118,6 +118,36 @@ describe('outbox mode on a ROW-format pair', () => {
     ).toMatchObject({ deleted: 2, batches: 1, truncated: true });
   });
 
+  it('works through a pool, with the named-placeholder option on', async () => {
+    const pool = mysql.createPool({
+      host: info.primary.host,
+      port: info.primary.port,
+      ...info.root,
+      database: DB,
+      connectionLimit: 1,
+      namedPlaceholders: true,
+    });
+    try {
+      for (const id of [1, 2]) {
+        await withInvalidation(
+          pool,
+          async (tx) => {
+            await tx.execute('UPDATE users SET name = :name WHERE id = :id', { name: `pool${id}`, id });
+            tx.dirty(`user:${id}:name`, `pool:${id}:x`);
+          },
+          outbox,
+        );
+      }
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
+      expect(await tailer.keysOf(String(rows[0]?.g))).toEqual(['user:2:name', 'pool:2:x']);
+      expect(tailer.sink.transactions.filter((t) => t.keys.includes('pool:1:x')).map((t) => t.keys)).toEqual([
+        ['user:1:name', 'pool:1:x'],
+      ]);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('comment mode and outbox mode feed the same tailer', async () => {
     await withInvalidation(conn, (tx) => tx.dirty('mixed:comment'), {
       carrierTable: `${DB}.cachetail_carrier`,
@@ -137,10 +167,10 @@ describe('outbox mode on a ROW-format pair', () => {
       env: { CACHETAIL_DB_PASSWORD: info.root.password },
     });
     expect([code, err]).toEqual([0, '']);
-    // young:1..4 left by the test before (it deleted the barrier and young:0), 2 per batch; one carrier
-    // row (this test file's connection).
+    // young:1..4 (the barrier and young:0 went earlier) and the pool test's 4 rows, 2 per batch; one
+    // carrier row (this file's own connection, from the comment-mode test).
     expect(out).toBe(
-      'cachetail_dirty_keys: deleted 4 rows in 2 batches\ncachetail_carrier: deleted 1 row in 1 batch\n',
+      'cachetail_dirty_keys: deleted 8 rows in 4 batches\ncachetail_carrier: deleted 1 row in 1 batch\n',
     );
     const [[left]] = await conn.query<RowDataPacket[]>(
       'SELECT (SELECT COUNT(*) FROM cachetail_dirty_keys) + (SELECT COUNT(*) FROM cachetail_carrier) AS n',
