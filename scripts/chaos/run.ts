@@ -93,15 +93,21 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
     const [r] = await c.query<RowDataPacket[]>(`SELECT v FROM ${table} WHERE id = ?`, [id]);
     return r[0] ? String(r[0].v) : null;
   };
-  // The checker's own replica connection; a replica restart closes it, so it reconnects once per read.
-  let truthConn = await open('replica');
+  // The checker's own replica connection, shared by hundreds of concurrent sampler checks: after a
+  // replica restart exactly one of them reconnects (each reconnecting on its own leaked connections
+  // until max_connections ran out).
+  let truthConn: Promise<Connection> = open('replica');
   const readTruthRow = async (id: number): Promise<string | null> => {
+    const current = truthConn;
     try {
-      return await readRow(truthConn, id);
+      return await readRow(await current, id);
     } catch {
-      truthConn.destroy();
-      truthConn = await open('replica');
-      return readRow(truthConn, id);
+      if (truthConn === current) {
+        void current.then((c) => c.destroy()).catch(() => undefined);
+        truthConn = open('replica');
+        truthConn.catch(() => undefined);
+      }
+      return readRow(await truthConn, id);
     }
   };
   const idOf = (k: string) => Number(k.slice(k.lastIndexOf(':') + 1));
