@@ -13,11 +13,11 @@ import type { Credentials, ServerEndpoint } from '../../src/devcluster/index.js'
 import { createLogger } from '../../src/observability/logger.js';
 import { ReplicationConnection } from '../../src/replication/client.js';
 import { MemcachedSink } from '../../src/sinks/memcached/sink.js';
+import type { InvalidationBatch, Sink } from '../../src/sinks/sink.js';
 import { annotationExtractor } from '../../src/tailer/create.js';
 import { currentEnd } from '../../src/tailer/resume.js';
 import { Tailer } from '../../src/tailer/tailer.js';
 import { TransactionAssembler } from '../../src/tailer/transactions.js';
-import { RecordingSink } from '../helpers/recording-sink.js';
 import { waitFor } from '../helpers/wait.js';
 
 let nextServerId = 7_500;
@@ -33,8 +33,38 @@ export interface AppTailerOptions {
   outboxTables?: string[];
 }
 
+/**
+ * Records each batch once the inner sink acknowledged it — memcached has then applied it — so a test that
+ * saw a transaction delivered may read memcached at once (test/helpers' RecordingSink records before).
+ */
+export class AckedSink implements Sink {
+  readonly name = 'acked';
+  /** Every acknowledged transaction, in order, with its own keys. */
+  readonly transactions: { gtid: string | undefined; keys: string[] }[] = [];
+  readonly writerTimes = new Map<string, number | undefined>();
+
+  constructor(private readonly inner: Sink) {}
+
+  /** All acknowledged keys, in delivery order. */
+  get keys(): string[] {
+    return this.transactions.flatMap((t) => t.keys);
+  }
+
+  async deliver(batch: InvalidationBatch, signal: AbortSignal): Promise<void> {
+    await this.inner.deliver(batch, signal);
+    for (const t of batch.transactions) {
+      this.transactions.push({ gtid: t.gtid, keys: [...t.keys] });
+      if (t.gtid) this.writerTimes.set(t.gtid, t.writerTimeMs);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 export interface AppTailer {
-  sink: RecordingSink;
+  sink: AckedSink;
   /** Keys of the delivered transaction with this GTID, once delivered. */
   keysOf(gtid: string): Promise<string[]>;
   /** Writer time (`ts=` or outbox created_at) of the delivered transaction with this GTID. */
@@ -52,11 +82,7 @@ export async function startAppTailer(opts: AppTailerOptions): Promise<AppTailer>
     holdOff: opts.holdOffSeconds ? { ttlSeconds: opts.holdOffSeconds } : null,
     log,
   });
-  const writerTimes = new Map<string, number | undefined>();
-  const sink = new RecordingSink(memcached, (batch) => {
-    for (const t of batch.transactions) if (t.gtid) writerTimes.set(t.gtid, t.writerTimeMs);
-    return Promise.resolve(undefined);
-  });
+  const sink = new AckedSink(memcached);
   const source = {
     host: opts.replica.host,
     port: opts.replica.port,
@@ -77,7 +103,7 @@ export async function startAppTailer(opts: AppTailerOptions): Promise<AppTailer>
       );
       return t.keys;
     },
-    writerTimeOf: (gtid) => writerTimes.get(gtid),
+    writerTimeOf: (gtid) => sink.writerTimes.get(gtid),
     stop: async () => {
       await stop();
       await sink.close();
@@ -87,7 +113,7 @@ export async function startAppTailer(opts: AppTailerOptions): Promise<AppTailer>
 
 type Source = Parameters<typeof ReplicationConnection.open>[0];
 
-async function startTailer(source: Source, sink: RecordingSink): Promise<() => Promise<void>> {
+async function startTailer(source: Source, sink: Sink): Promise<() => Promise<void>> {
   const tailer = new Tailer({
     source,
     start: { kind: 'current' },
@@ -102,11 +128,7 @@ async function startTailer(source: Source, sink: RecordingSink): Promise<() => P
   return () => tailer.stop();
 }
 
-async function startPipeline(
-  source: Source,
-  sink: RecordingSink,
-  tables: string[],
-): Promise<() => Promise<void>> {
+async function startPipeline(source: Source, sink: Sink, tables: string[]): Promise<() => Promise<void>> {
   const conn = await ReplicationConnection.open(source);
   const { file, position } = await currentEnd(conn);
   const decoder = new BinlogDecoder({ checksumBeforeFde: 'detect' });
