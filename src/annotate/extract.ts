@@ -39,6 +39,21 @@ const EVERY_MODE: readonly LexOptions[] = [
 ];
 
 const KEYWORD_BYTES = Buffer.from(ANNOTATION_KEYWORD, 'latin1');
+const BACKSLASH = 0x5c;
+const DQUOTE = 0x22;
+
+/**
+ * The modes whose lexing of this text can differ. NO_BACKSLASH_ESCAPES only changes how `\` is read
+ * and ANSI_QUOTES only how `"` is; a text without them lexes the same in all four (the common case,
+ * so the tailer's hot path usually lexes once).
+ */
+function modesThatDiffer(sql: string | Uint8Array): readonly LexOptions[] {
+  const has = (c: number) =>
+    typeof sql === 'string' ? sql.includes(String.fromCharCode(c)) : sql.includes(c);
+  const backslash = has(BACKSLASH);
+  const dquote = has(DQUOTE);
+  return EVERY_MODE.filter((m) => (backslash || !m.noBackslashEscapes) && (dquote || !m.ansiQuotes));
+}
 
 /**
  * Finds MEMCACHE_DIRTY annotations in the real comments of a statement text (QUERY, ANNOTATE_ROWS or
@@ -47,7 +62,7 @@ const KEYWORD_BYTES = Buffer.from(ANNOTATION_KEYWORD, 'latin1');
  */
 export function extractAnnotations(sql: string | Uint8Array, opts: ExtractOptions = {}): ExtractResult {
   if (!opts.sqlModeUnknown) return extractWith(sql, opts).result;
-  const runs = EVERY_MODE.map((mode) => extractWith(sql, mode));
+  const runs = modesThatDiffer(sql).map((mode) => extractWith(sql, mode));
   // The server executed this text, so its mode lexes it with nothing left open: the modes that leave a
   // string, identifier or comment open are not the session's (when none fits, the text is truncated;
   // then all four must agree).
