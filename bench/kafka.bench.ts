@@ -17,7 +17,7 @@
  * BENCH_KAFKA_PARTITIONS (topic partitions, default 6).
  */
 import { mkdtemp } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureKafka, startCluster, type Cluster } from '../src/devcluster/index.js';
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
       source,
       serverId: 4_300_001,
       memcached: info.memcached.replica,
-      stateDir: await mkdtemp(join(tmpdir(), 'cachetail-bench-kafka-')),
+      stateDir: await mkdtemp(join(info.baseDir, 'kafka-bench-state-')),
       brokers,
       topic: TOPIC,
     };

@@ -4,7 +4,6 @@
  * the generated types, and annotated writes on the primary that report their GTID (@@last_gtid).
  */
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
@@ -48,7 +47,8 @@ export async function kafkaTailerConfig(
       heartbeatMs: 1_000,
     },
     memcached: { servers: [info.memcached.replica] },
-    stateDir: opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'cachetail-kafka-it-'))),
+    // Under the cluster's dir: removed with it.
+    stateDir: opts.stateDir ?? (await mkdtemp(join(info.baseDir, 'kafka-state-'))),
     checkpoint: { intervalMs: 100 },
     batch: { maxKeys: 1_000, maxPendingTransactions: opts.maxPending ?? 1_000 },
   });
