@@ -121,7 +121,8 @@ describe('a 30 s Kafka outage', () => {
     // Still down: the Kafka tailer has not acknowledged (nor checkpointed) anything written meanwhile.
     expect(await readFile(kafkaTailer.checkpointPath, 'utf8')).toBe(checkpointBefore);
     expect(kafkaTailer.sink.stats.failing).not.toBeNull();
-    expect(kafkaTailer.tailer.state).toBe('streaming');
+    // Not failed: waiting for Kafka (a liveness reconnect may be in progress at this instant).
+    expect(['streaming', 'connecting']).toContain(kafkaTailer.tailer.state);
 
     await restartKafka(info);
     brokerDown = false;
