@@ -116,6 +116,15 @@ export const tailerConfigSchema = z
         maxPendingKeys: 200_000,
         spillThresholdKeys: 50_000,
       }),
+    outbox: z
+      .object({
+        tables: z
+          .array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'expected db.table'))
+          .default([])
+          .describe('Outbox mode: tables (db.table) whose inserted rows carry keys (docs/app-library.md).'),
+      })
+      .strict()
+      .default({ tables: [] }),
     status: z
       .object({
         host: z

@@ -16,6 +16,7 @@ export const tailerEnvPaths = [
   [['source', 'connectTimeoutMs'], 'number'],
   [['stateDir'], 'string'],
   [['gapPolicy'], 'string'],
+  [['outbox', 'tables'], 'list'],
   [['memcached', 'servers'], 'list'],
   [['memcached', 'hashing'], 'string'],
   [['status', 'host'], 'string'],

@@ -58,6 +58,7 @@ export const REJECT_REASONS = [
   'unsupported-version',
   'unterminated',
   'line-comment',
+  'ambiguous-sql-mode',
 ] as const satisfies readonly RejectReason[];
 
 export type { RejectReason };

@@ -73,6 +73,13 @@ export function createTailer(
     maxBatchKeys: config.batch.maxKeys,
     maxPendingTransactions: config.batch.maxPendingTransactions,
     maxPendingKeys: config.batch.maxPendingKeys,
+    outbox:
+      config.outbox.tables.length > 0
+        ? {
+            tables: config.outbox.tables,
+            onRejected: (reason) => metrics?.annotationKeysRejected.inc(reason),
+          }
+        : undefined,
     spill: {
       thresholdKeys: config.batch.spillThresholdKeys,
       create: spillFactory(join(config.stateDir, 'spill')),

@@ -58,6 +58,8 @@ export interface TailerOptions {
   maxPendingKeys?: number;
   /** Transactions with more keys than `thresholdKeys` spill them to files made by `create`. */
   spill?: AssemblerOptions['spill'];
+  /** Outbox mode: tables whose inserted rows carry keys (src/tailer/outbox.ts). */
+  outbox?: AssemblerOptions['outbox'];
   reconnect?: { initialMs: number; maxMs: number };
   metrics?: TailerMetrics;
 }
@@ -269,7 +271,10 @@ export class Tailer {
   ): Promise<{ ended: Promise<Error | undefined> }> {
     this.conn = conn;
     const decoder = new BinlogDecoder({ checksumBeforeFde: 'detect' });
-    const assembler = new TransactionAssembler(this.opts.extract, { spill: this.opts.spill });
+    const assembler = new TransactionAssembler(this.opts.extract, {
+      spill: this.opts.spill,
+      outbox: this.opts.outbox,
+    });
     assembler.reset(this.readPosition?.file ?? '');
     const ended = new Promise<Error | undefined>((resolve) => {
       this.streamEnded = resolve;

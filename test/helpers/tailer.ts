@@ -4,7 +4,7 @@ import { ReplicationConnection } from '../../src/replication/client.js';
 import { MemcachedSink } from '../../src/sinks/memcached/sink.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { annotationExtractor } from '../../src/tailer/create.js';
-import { Tailer } from '../../src/tailer/tailer.js';
+import { Tailer, type TailerOptions } from '../../src/tailer/tailer.js';
 
 let nextServerId = 7_000;
 
@@ -15,6 +15,7 @@ let nextServerId = 7_000;
 export async function startTailer<S extends Sink>(
   info: ClusterInfo,
   wrap: (sink: Sink) => S,
+  extra: Partial<TailerOptions> = {},
 ): Promise<{ tailer: Tailer; sink: S; stop: () => Promise<void> }> {
   const log = createLogger(process.env.CACHETAIL_TEST_LOG ?? 'silent');
   const sink = wrap(
@@ -37,6 +38,7 @@ export async function startTailer<S extends Sink>(
     connect: (source) => ReplicationConnection.open(source),
     maxBatchKeys: 1_000,
     maxPendingTransactions: 1_000,
+    ...extra,
   });
   await tailer.start();
   return {
