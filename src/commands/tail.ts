@@ -10,11 +10,35 @@ import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { loadTailerConfig } from '../config/tailer.js';
 import { CachetailError, errorMessage } from '../errors.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, type Logger } from '../observability/logger.js';
 import { collectProcessMetrics, createTailerMetrics } from '../observability/metrics.js';
 import { buildStatusServer } from '../observability/status-server.js';
+import { createKafkaMetrics } from '../sinks/kafka/metrics.js';
 import { createTailer } from '../tailer/create.js';
+import { createAppliedPublisher, createKafkaTailer } from '../tailer/create-kafka.js';
 import { tailerStatus } from '../tailer/status.js';
+
+/** Starts a side tailer, retrying a refused start with backoff until it runs or we stop. */
+async function startWithRetry(
+  what: string,
+  start: () => Promise<void>,
+  stopping: () => boolean,
+  log: Logger,
+): Promise<void> {
+  for (let attempt = 0; !stopping(); attempt++) {
+    try {
+      await start();
+      return;
+    } catch (err) {
+      const delay = Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6));
+      log.error(
+        { tailer: what, err: errorMessage(err), retryInMs: delay },
+        'tailer could not start; retrying',
+      );
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
 
 export async function tailCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
@@ -24,6 +48,19 @@ export async function tailCommand(args: string[]): Promise<number> {
   collectProcessMetrics(registry);
   const metrics = createTailerMetrics(registry, { servers: config.memcached.servers });
   const { tailer, sink, checkpointPath } = createTailer(config, log, metrics);
+  // Kafka fan-out: a second tailer with its own connection and checkpoint, so a Kafka outage never
+  // holds up a memcached delete (docs/kafka.md). Its failures never make this process not ready.
+  const kafkaMetrics = createKafkaMetrics(registry);
+  const kafkaSide = config.kafka.enabled ? createKafkaTailer(config, log, kafkaMetrics) : null;
+  const applied = createAppliedPublisher(
+    config,
+    log,
+    {
+      watermark: () => tailerStatus(tailer, config.region, checkpointPath).watermark,
+      source: () => tailer.identity,
+    },
+    kafkaMetrics,
+  );
   const server = buildStatusServer({
     status: () => tailerStatus(tailer, config.region, checkpointPath),
     registry,
@@ -42,7 +79,11 @@ export async function tailCommand(args: string[]): Promise<number> {
       stopping = true;
       log.info({ signal: sig }, 'stopping');
       wake?.();
-      void tailer.stop(config.shutdown.drainMs).finally(resolve);
+      void Promise.all([
+        tailer.stop(config.shutdown.drainMs),
+        kafkaSide?.tailer.stop(config.shutdown.drainMs),
+        applied?.stop(),
+      ]).finally(resolve);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -51,6 +92,14 @@ export async function tailCommand(args: string[]): Promise<number> {
   try {
     // Replays journals a previous run left for servers that were down, before anything new.
     await sink.start();
+    if (kafkaSide)
+      void startWithRetry(
+        'kafka',
+        () => kafkaSide.tailer.start(),
+        () => stopping,
+        log,
+      );
+    applied?.start();
     for (let attempt = 0; !stopping; attempt++) {
       try {
         await tailer.start();
@@ -78,6 +127,7 @@ export async function tailCommand(args: string[]): Promise<number> {
       await stopped;
     }
   } finally {
+    await kafkaSide?.sink.close();
     await sink.close();
     await server.close();
   }

@@ -4,6 +4,7 @@
  * converted here, never downstream.
  */
 import { z } from 'zod';
+import { kafkaConfigSchema } from '../sinks/kafka/config.js';
 import { memcachedSinkOptionsSchema } from '../sinks/memcached/config.js';
 
 export const tailerConfigSchema = z
@@ -116,6 +117,7 @@ export const tailerConfigSchema = z
         maxPendingKeys: 200_000,
         spillThresholdKeys: 50_000,
       }),
+    kafka: kafkaConfigSchema.prefault({}),
     outbox: z
       .object({
         tables: z

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CachetailError, errorMessage } from '../errors.js';
+import { kafkaEnvPaths } from '../sinks/kafka/config.js';
 import { loadConfig } from './load.js';
 import { tailerConfigSchema, type TailerConfig } from './schema.js';
 
@@ -22,6 +23,7 @@ export const tailerEnvPaths = [
   [['status', 'host'], 'string'],
   [['status', 'port'], 'number'],
   [['log', 'level'], 'string'],
+  ...kafkaEnvPaths(),
 ] as const;
 
 /** Loads, validates and freezes the tailer config; resolves source.passwordFile into source.password. */

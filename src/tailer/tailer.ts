@@ -317,9 +317,13 @@ export class Tailer {
       if (liveness) clearInterval(liveness);
     });
     await conn.startDump(this.opts.source, start, { onEvent, onEnd: (err) => this.streamEnded?.(err) });
+    // A reconnect while the queue is over its limit must not read: backpressure holds across connections.
+    if (this.queue.paused) conn.pause();
     if (timeout > 0) {
       liveness = setInterval(
         () => {
+          // While we ourselves do not read (backpressure) no heartbeat can arrive: that is not a dead link.
+          if (this.queue.paused) this.lastEventAt = Date.now();
           if (Date.now() - this.lastEventAt <= timeout) return;
           clearInterval(liveness as NodeJS.Timeout);
           this.streamEnded?.(
