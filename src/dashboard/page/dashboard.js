@@ -6,6 +6,8 @@
 const API = new URL('api/', location.href);
 let histogram = 'endToEndLatency';
 let lastState = null;
+// A read-only dashboard has no scenario routes: ask for the run only once the state says demo.
+let scenarioSeen = false;
 const rates = [];
 
 /** Element helper: h('td', { class: 'key' }, 'text', child…). */
@@ -344,6 +346,10 @@ async function poll() {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const state = await res.json();
     lastState = state;
+    if (state.mode === 'demo' && !scenarioSeen) {
+      scenarioSeen = true;
+      void followScenario();
+    }
     renderLinks(state);
     renderRegions(state);
     renderTailer(state);
@@ -426,4 +432,3 @@ for (const button of document.querySelectorAll('[data-hist]')) {
 }
 byId('play').addEventListener('click', () => void play());
 void poll();
-void followScenario();

@@ -37,7 +37,7 @@ const find = (kind: string, name: string): K8sObject => {
 
 /** apiVersion → the kubernetes-models module that holds its classes. */
 async function modelClass(apiVersion: string, kind: string) {
-  const mod = (await import(`kubernetes-models/${apiVersion}`)) as Record<
+  const mod = (await import(/* @vite-ignore */ `kubernetes-models/${apiVersion}`)) as Record<
     string,
     new (data: unknown) => { validate(): void }
   >;
