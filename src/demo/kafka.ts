@@ -13,7 +13,9 @@ import { DevclusterError, ensureKafka, type ClusterInfo } from '../devcluster/in
 import { requireBinary } from '../devcluster/proc.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { createKafkaClient } from '../sinks/kafka/client.js';
 import { kafkaConfigSchema } from '../sinks/kafka/config.js';
+import { ensureTopics, kafkajsTopicAdmin, topicSpecs } from '../sinks/kafka/topics.js';
 import { createKafkaTailer } from '../tailer/create-kafka.js';
 import { tailerStatus } from '../tailer/status.js';
 import type { Tailer } from '../tailer/tailer.js';
@@ -60,12 +62,21 @@ export async function startDemoKafka(
     // One broker: one copy of everything.
     topics: { partitions: 1, replicationFactor: 1, minInsyncReplicas: 1 },
   });
+  // What `cachetail kafka init` does: the producer does not create topics, it waits for them.
+  const admin = createKafkaClient(kafka, log).admin();
+  await admin.connect();
+  try {
+    await ensureTopics(kafkajsTopicAdmin(admin), topicSpecs(kafka));
+  } finally {
+    await admin.disconnect();
+  }
   const { tailer, sink, checkpointPath } = createKafkaTailer({ ...config, kafka }, log);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await tailer.stop().catch(() => undefined);
+    // A short drain: the demo's messages are a handful, and Ctrl-C should not wait for a stuck broker.
+    await tailer.stop(2_000).catch(() => undefined);
     await sink.close().catch(() => undefined);
   };
   try {
