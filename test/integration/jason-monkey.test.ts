@@ -78,16 +78,16 @@ describe('without cachetail', () => {
   it('traps "Jason" in the replica region cache', async () => {
     await cluster.stopReplicaSql();
     try {
-      await rename(1, 'Monkey', 'user:1:name');
+      await rename(1, 'Monkey', 'jm:user:1:name');
       await replicaHasFetchedButNotApplied();
-      expect(await readThrough('user:1:name', 1)).toBe('Jason');
+      expect(await readThrough('jm:user:1:name', 1)).toBe('Jason');
     } finally {
       await cluster.startReplicaSql();
     }
     await cluster.waitForReplicaCatchUp();
     expect(await replicaName(1)).toBe('Monkey');
     // Replication caught up, but nothing deleted the key: the old name stays until the TTL.
-    expect(await readThrough('user:1:name', 1)).toBe('Jason');
+    expect(await readThrough('jm:user:1:name', 1)).toBe('Jason');
   });
 });
 
@@ -111,39 +111,39 @@ describe('with the tailer', () => {
   it('deletes the key only after the replica committed the rename; the next read gets "Monkey"', async () => {
     await cluster.stopReplicaSql();
     try {
-      await rename(2, 'Monkey', 'user:2:name');
+      await rename(2, 'Monkey', 'jm:user:2:name');
       const gtid = await replicaHasFetchedButNotApplied();
-      expect(await readThrough('user:2:name', 2)).toBe('Jason');
+      expect(await readThrough('jm:user:2:name', 2)).toBe('Jason');
       // The tailer reads the replica's own binlog: the rename is not there until the replica applies it.
       await new Promise((r) => setTimeout(r, 1_000));
-      expect(t.sink.keys).not.toContain('user:2:name');
-      expect(await cached('user:2:name')).toBe('Jason');
+      expect(t.sink.keys).not.toContain('jm:user:2:name');
+      expect(await cached('jm:user:2:name')).toBe('Jason');
 
       await cluster.startReplicaSql();
       await waitFor('the stale name to be deleted', async () =>
-        (await cached('user:2:name')) === undefined ? true : undefined,
+        (await cached('jm:user:2:name')) === undefined ? true : undefined,
       );
-      const delivery = t.sink.deliveries.find((d) => d.keys.includes('user:2:name'));
-      expect(delivery?.keys).toEqual(['user:2:name']);
+      const delivery = t.sink.deliveries.find((d) => d.keys.includes('jm:user:2:name'));
+      expect(delivery?.keys).toEqual(['jm:user:2:name']);
       expect(delivery?.gtids).toEqual([gtid]);
       expect(delivery?.observed).toBe('Monkey');
     } finally {
       await cluster.startReplicaSql();
     }
-    expect(await readThrough('user:2:name', 2)).toBe('Monkey');
+    expect(await readThrough('jm:user:2:name', 2)).toBe('Monkey');
   });
 
   it('deletes every key of a multi-statement transaction, only after its commit', async () => {
-    for (const k of ['user:3:name', 'user:4:name', 'team:9']) await regionCache.set(k, 'stale', {});
+    for (const k of ['jm:user:3:name', 'jm:user:4:name', 'jm:team:9']) await regionCache.set(k, 'stale', {});
     const conn = await cluster.connect('primary');
     try {
       await conn.query('BEGIN');
-      await conn.query(annotate(`UPDATE ${DB}.users SET name = 'a1' WHERE id = 3`, ['user:3:name']));
+      await conn.query(annotate(`UPDATE ${DB}.users SET name = 'a1' WHERE id = 3`, ['jm:user:3:name']));
       await barrier('barrier:mid-transaction');
-      expect(t.sink.keys).not.toContain('user:3:name');
-      expect(await cached('user:3:name')).toBe('stale');
+      expect(t.sink.keys).not.toContain('jm:user:3:name');
+      expect(await cached('jm:user:3:name')).toBe('stale');
       await conn.query(
-        annotate(`UPDATE ${DB}.users SET name = 'b1' WHERE id = 4`, ['user:4:name', 'team:9']),
+        annotate(`UPDATE ${DB}.users SET name = 'b1' WHERE id = 4`, ['jm:user:4:name', 'jm:team:9']),
       );
       await conn.query('COMMIT');
       const [rows] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
@@ -152,23 +152,26 @@ describe('with the tailer', () => {
         t.sink.transactions.find((x) => x.gtid === gtid),
       );
       expect(t.sink.transactions.find((x) => x.gtid === gtid)?.keys).toEqual([
-        'user:3:name',
-        'user:4:name',
-        'team:9',
+        'jm:user:3:name',
+        'jm:user:4:name',
+        'jm:team:9',
       ]);
-      expect(await cached('user:3:name')).toBeUndefined();
-      expect(await cached('user:4:name')).toBeUndefined();
-      expect(await cached('team:9')).toBeUndefined();
+      expect(await cached('jm:user:3:name')).toBeUndefined();
+      expect(await cached('jm:user:4:name')).toBeUndefined();
+      expect(await cached('jm:team:9')).toBeUndefined();
     } finally {
       await conn.end();
     }
   });
 
   it('a string literal that looks like an annotation deletes nothing', async () => {
-    await regionCache.set('admin:1', 'keep me', {});
-    await cluster.query('primary', `INSERT INTO ${DB}.notes (body) VALUES ('/* MEMCACHE_DIRTY admin:1 */')`);
+    await regionCache.set('jm:admin:1', 'keep me', {});
+    await cluster.query(
+      'primary',
+      `INSERT INTO ${DB}.notes (body) VALUES ('/* MEMCACHE_DIRTY jm:admin:1 */')`,
+    );
     await barrier('barrier:after-literal');
-    expect(t.sink.keys).not.toContain('admin:1');
-    expect(await cached('admin:1')).toBe('keep me');
+    expect(t.sink.keys).not.toContain('jm:admin:1');
+    expect(await cached('jm:admin:1')).toBe('keep me');
   });
 });

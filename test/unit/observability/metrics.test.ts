@@ -91,7 +91,7 @@ describe('createTailerMetrics', () => {
     expect(await samples(registry, 'cachetail_replication_lag_seconds')).toEqual([
       'cachetail_replication_lag_seconds 0',
     ]);
-    expect((await samples(registry, 'cachetail_annotation_keys_rejected_total')).length).toBe(14);
+    expect((await samples(registry, 'cachetail_annotation_keys_rejected_total')).length).toBe(15);
     expect((await samples(registry, 'cachetail_reconnects_total')).length).toBe(6);
   });
 
