@@ -53,12 +53,14 @@ export async function startDemoKafka(
   info: Pick<ClusterInfo, 'baseDir'>,
   config: TailerConfig,
   log: Logger,
+  opts: { topic?: string } = {},
 ): Promise<DemoKafka> {
   const { brokers } = await ensureKafka(info);
   const kafka = kafkaConfigSchema.parse({
     enabled: true,
     brokers,
     clientId: 'cachetail-demo',
+    ...(opts.topic ? { topic: opts.topic, appliedTopic: `${opts.topic}-applied` } : {}),
     // One broker: one copy of everything.
     topics: { partitions: 1, replicationFactor: 1, minInsyncReplicas: 1 },
   });
