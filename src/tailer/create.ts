@@ -48,12 +48,29 @@ export function createTailer(
   log: Logger,
   metrics?: TailerMetrics,
 ): { tailer: Tailer; sink: MemcachedSink; checkpointPath: string } {
-  const sink = new MemcachedSink(
-    memcachedSinkOptions(config.memcached, {
+  const sink = new MemcachedSink({
+    ...memcachedSinkOptions(config.memcached, {
       log: log.child({ module: 'sink.memcached' }),
       journalDir: join(config.stateDir, 'memcached-journal'),
     }),
-  );
+    onDeleteErrors: (server, count) => metrics?.deleteErrors.inc(server, count),
+  });
+  // The sink counts outcomes; after each delivery the new ones go to keys_invalidated_total{result}.
+  const counted = { deleted: 0, notFound: 0, tombstoned: 0, journaled: 0 };
+  const results = [
+    ['deleted', 'deleted'],
+    ['notFound', 'not_found'],
+    ['tombstoned', 'tombstoned'],
+    ['journaled', 'journaled'],
+  ] as const;
+  const syncSinkMetrics = (): void => {
+    for (const [field, label] of results) {
+      const delta = sink.stats[field] - counted[field];
+      if (delta > 0) metrics?.keysInvalidated.inc(label, delta);
+      counted[field] = sink.stats[field];
+    }
+  };
+
   const checkpoints = new CheckpointStore(config.stateDir);
   const tailer = new Tailer({
     source: config.source,
@@ -63,6 +80,7 @@ export function createTailer(
       metrics?.annotationKeysRejected.inc(reason),
     ),
     preflight: preflightFor(config, log.child({ module: 'preflight' })),
+    onDelivered: syncSinkMetrics,
     metrics,
     log,
     connect: (source) => ReplicationConnection.open(source),

@@ -62,6 +62,8 @@ export interface TailerOptions {
   outbox?: AssemblerOptions['outbox'];
   reconnect?: { initialMs: number; maxMs: number };
   metrics?: TailerMetrics;
+  /** Called after each acknowledged delivery (metrics of the sink, dashboards, samplers). */
+  onDelivered?: (keys: number, transactions: readonly CommittedTransaction[]) => void;
 }
 
 export interface TailerStats {
@@ -165,6 +167,7 @@ export class Tailer {
         m?.batchKeys.observe(keys);
         m?.acknowledged(transactions, this.acknowledgedAt);
         m?.pendingTransactions.set(this.queue.length);
+        opts.onDelivered?.(keys, transactions);
       },
       onFailed: (err) => this.fail(err),
     });

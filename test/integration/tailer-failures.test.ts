@@ -24,6 +24,7 @@ let seq = 0;
 
 interface Running {
   proc: TailerProcess;
+  metrics: () => Promise<string>;
   status: () => Promise<{ code: number; body: Record<string, unknown> }>;
   ready: () => Promise<{ code: number; body: Record<string, unknown> }>;
   stateDir: string;
@@ -55,6 +56,7 @@ async function startTailer(stateDir: string, env: Record<string, string> = {}): 
     stateDir,
     status: () => get(`${base}/status`),
     ready: () => get(`${base}/readyz`),
+    metrics: async () => (await fetch(`${base}/metrics`)).text(),
   };
   await waitFor('the status server', () => r.status().then(() => true), 30_000).catch((e: Error) => {
     throw new Error(`${e.message}\n${proc.output()}`);
@@ -141,6 +143,10 @@ describe('tailer under failures', () => {
     await pair.query('replica', 'FLUSH BINARY LOGS');
     const after = await write(10, 'rot');
     await allDeleted([...before, ...after], 'keys around the rotation to be deleted');
+    // Every one of the 20 keys was cached, so memcached found each: 20 "deleted", none "not_found".
+    const metrics = await t.metrics();
+    expect(metrics).toContain('cachetail_keys_invalidated_total{result="deleted"} 20');
+    expect(metrics).toContain('cachetail_keys_invalidated_total{result="not_found"} 0');
     const [master] = await pair.query<RowDataPacket[]>('replica', 'SHOW MASTER STATUS');
     await waitFor('the checkpoint to move into the new file', () => {
       const cp = JSON.parse(readFileSync(join(stateDir, 'checkpoint.json'), 'utf8')) as { file: string };

@@ -43,6 +43,8 @@ export interface LaneOptions {
   holdOff: { ttlSeconds: number; value: Buffer; flags: number } | null;
   maxJournalBytes: number;
   replayChunkBytes: number;
+  /** Failed delete attempts on this server (for the per-server error metric). */
+  onErrors?: (server: string, count: number) => void;
 }
 
 interface SendOutcome {
@@ -78,6 +80,7 @@ export class ServerLane {
       const { failed, error } = await this.sendAll(pending, this.opts.holdOff ? 'tombstone' : 'delete');
       if (failed.length === 0) return;
       this.stats.errors += failed.length;
+      this.opts.onErrors?.(this.address, failed.length);
       if (isTimeout(error)) this.stats.timeouts++;
       if (this.state !== 'up') return this.journalKeys(failed, signal);
       if (this.journal && attempt >= this.opts.attemptsBeforeDown) {

@@ -56,6 +56,8 @@ export interface MemcachedSinkOptions {
   maxJournalBytesPerServer?: number;
   replayChunkBytes?: number;
   groupKeys?: number;
+  /** Failed delete attempts per server (they are retried), for metrics. */
+  onDeleteErrors?: (server: string, count: number) => void;
   /** Groups written ahead per server before waiting for the oldest's acknowledgement. */
   groupsInFlight?: number;
   /** Tests substitute recording fakes here. */
@@ -216,6 +218,7 @@ export class MemcachedSink implements Sink {
               : null,
             maxJournalBytes: o.maxJournalBytesPerServer ?? 256 * 1024 * 1024,
             replayChunkBytes: o.replayChunkBytes ?? 1024 * 1024,
+            onErrors: o.onDeleteErrors,
           },
           this.stats,
           this.log.child({ server: s.address }),
