@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { collectProcessMetrics, createTailerMetrics } from '../observability/metrics.js';
 import { buildStatusServer } from '../observability/status-server.js';
 import { createKafkaMetrics } from '../sinks/kafka/metrics.js';
+import { dashboardRoutes } from '../dashboard/routes.js';
 import { createTailer } from '../tailer/create.js';
 import { createAppliedPublisher, createKafkaTailer } from '../tailer/create-kafka.js';
 import { tailerStatus } from '../tailer/status.js';
@@ -61,11 +62,15 @@ export async function tailCommand(args: string[]): Promise<number> {
     },
     kafkaMetrics,
   );
+  const status = () => tailerStatus(tailer, config.region, checkpointPath);
+  const readiness = { maxLagSeconds: config.status.maxLagSeconds };
   const server = buildStatusServer({
-    status: () => tailerStatus(tailer, config.region, checkpointPath),
+    status,
     registry,
     log,
-    readiness: { maxLagSeconds: config.status.maxLagSeconds },
+    readiness,
+    // The dashboard, read-only (no scenario button; recent keys not recorded here), at /dashboard/.
+    extraRoutes: dashboardRoutes({ status, registry, readiness }),
   });
   await server.listen({ host: config.status.host, port: config.status.port });
   log.info({ address: server.addresses() }, 'status server listening');

@@ -25,6 +25,7 @@ let seq = 0;
 interface Running {
   proc: TailerProcess;
   metrics: () => Promise<string>;
+  port: number;
   status: () => Promise<{ code: number; body: Record<string, unknown> }>;
   ready: () => Promise<{ code: number; body: Record<string, unknown> }>;
   stateDir: string;
@@ -57,6 +58,7 @@ async function startTailer(stateDir: string, env: Record<string, string> = {}): 
     status: () => get(`${base}/status`),
     ready: () => get(`${base}/readyz`),
     metrics: async () => (await fetch(`${base}/metrics`)).text(),
+    port,
   };
   await waitFor('the status server', () => r.status().then(() => true), 30_000).catch((e: Error) => {
     throw new Error(`${e.message}\n${proc.output()}`);
@@ -147,6 +149,12 @@ describe('tailer under failures', () => {
     const metrics = await t.metrics();
     expect(metrics).toContain('cachetail_keys_invalidated_total{result="deleted"} 20');
     expect(metrics).toContain('cachetail_keys_invalidated_total{result="not_found"} 0');
+    // The read-only dashboard on the tailer's status server: the page, and no scenario to play.
+    const page = await fetch(`http://127.0.0.1:${t.port}/dashboard/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const play = await fetch(`http://127.0.0.1:${t.port}/dashboard/api/scenario`, { method: 'POST' });
+    expect(play.status).toBe(404);
     const [master] = await pair.query<RowDataPacket[]>('replica', 'SHOW MASTER STATUS');
     await waitFor('the checkpoint to move into the new file', () => {
       const cp = JSON.parse(readFileSync(join(stateDir, 'checkpoint.json'), 'utf8')) as { file: string };
