@@ -18,25 +18,33 @@ import { dashboardRoutes } from '../dashboard/routes.js';
 import { createTailer } from '../tailer/create.js';
 import { createAppliedPublisher, createKafkaTailer } from '../tailer/create-kafka.js';
 import { tailerStatus } from '../tailer/status.js';
+import type { Tailer } from '../tailer/tailer.js';
 
-/** Starts a side tailer, retrying a refused start with backoff until it runs or we stop. */
-async function startWithRetry(
-  what: string,
-  start: () => Promise<void>,
-  stopping: () => boolean,
-  log: Logger,
-): Promise<void> {
-  for (let attempt = 0; !stopping(); attempt++) {
+/**
+ * Starts a tailer, retrying a refused start (preflight, unreachable replica) with capped backoff while
+ * its status reports why. Returns when it runs, when stopped, or on a fail-closed gap (retrying cannot
+ * help: the process stays up and not ready until an operator acts).
+ */
+async function startWithRetry(what: string, tailer: Tailer, stop: AbortSignal, log: Logger): Promise<void> {
+  for (let attempt = 0; !stop.aborted; attempt++) {
     try {
-      await start();
+      await tailer.start();
       return;
     } catch (err) {
+      if (stop.aborted || tailer.gap) return;
       const delay = Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6));
+      tailer.lastError =
+        err instanceof CachetailError
+          ? err
+          : new CachetailError('START_FAILED', errorMessage(err), { retryable: true });
       log.error(
-        { tailer: what, err: errorMessage(err), retryInMs: delay },
+        { tailer: what, err: errorMessage(err), code: tailer.lastError.code, retryInMs: delay },
         'tailer could not start; retrying',
       );
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        stop.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
     }
   }
 }
@@ -53,16 +61,13 @@ export async function tailCommand(args: string[]): Promise<number> {
   // holds up a memcached delete (docs/kafka.md). Its failures never make this process not ready.
   const kafkaMetrics = createKafkaMetrics(registry);
   const kafkaSide = config.kafka.enabled ? createKafkaTailer(config, log, kafkaMetrics) : null;
+  const status = () => tailerStatus(tailer, config.region, checkpointPath);
   const applied = createAppliedPublisher(
     config,
     log,
-    {
-      watermark: () => tailerStatus(tailer, config.region, checkpointPath).watermark,
-      source: () => tailer.identity,
-    },
+    { watermark: () => status().watermark, source: () => tailer.identity },
     kafkaMetrics,
   );
-  const status = () => tailerStatus(tailer, config.region, checkpointPath);
   const readiness = { maxLagSeconds: config.status.maxLagSeconds };
   const server = buildStatusServer({
     status,
@@ -76,14 +81,14 @@ export async function tailCommand(args: string[]): Promise<number> {
   log.info({ address: server.addresses() }, 'status server listening');
 
   let stopping = false;
-  let wake: (() => void) | null = null;
+  const stop = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (sig: string): void => {
       if (++signals > 1) process.exit(130);
       stopping = true;
       log.info({ signal: sig }, 'stopping');
-      wake?.();
+      stop.abort();
       void Promise.all([
         tailer.stop(config.shutdown.drainMs),
         kafkaSide?.tailer.stop(config.shutdown.drainMs),
@@ -97,34 +102,9 @@ export async function tailCommand(args: string[]): Promise<number> {
   try {
     // Replays journals a previous run left for servers that were down, before anything new.
     await sink.start();
-    if (kafkaSide)
-      void startWithRetry(
-        'kafka',
-        () => kafkaSide.tailer.start(),
-        () => stopping,
-        log,
-      );
+    if (kafkaSide) void startWithRetry('kafka', kafkaSide.tailer, stop.signal, log);
     applied?.start();
-    for (let attempt = 0; !stopping; attempt++) {
-      try {
-        await tailer.start();
-        break;
-      } catch (err) {
-        if (stopping) break;
-        if (tailer.gap) break; // fail-closed: stay up, not ready, until stopped
-        const delay = Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6));
-        const code = err instanceof CachetailError ? err.code : undefined;
-        tailer.lastError =
-          err instanceof CachetailError
-            ? err
-            : new CachetailError('START_FAILED', errorMessage(err), { retryable: true });
-        log.error({ err: errorMessage(err), code, retryInMs: delay }, 'tailer could not start; retrying');
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, delay);
-        });
-      }
-    }
+    await startWithRetry('memcached', tailer, stop.signal, log);
     await Promise.race([tailer.done.catch(() => undefined), stopped]);
     if (!stopping) {
       // The tailer ended by itself (fail-closed gap or a fatal error): keep reporting until stopped.
