@@ -17,6 +17,7 @@ import type { TailerMetrics } from '../observability/metrics.js';
 import type { ReplicationConnection, ReplicationSource, StartPosition } from '../replication/client.js';
 import type { CommittedTransaction, Sink } from '../sinks/sink.js';
 import type { CheckpointStore, ServerIdentity } from './checkpoint.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
 import { DeliveryQueue } from './delivery.js';
 import {
   currentEnd,
@@ -126,9 +127,7 @@ export class Tailer {
   private streamEnded: ((err: Error | undefined) => void) | null = null;
   private runPromise: Promise<void> | null = null;
   private stopRequested = false;
-  private checkpointTimer: NodeJS.Timeout | null = null;
-  private savedAck: Position | null = null;
-  private checkpointWrite: Promise<void> = Promise.resolve();
+  private readonly checkpointWriter: CheckpointWriter | null;
 
   get state(): TailerState {
     return this.stateValue;
@@ -145,6 +144,18 @@ export class Tailer {
 
   constructor(private readonly opts: TailerOptions) {
     this.log = opts.log.child({ module: 'tailer' });
+    this.checkpointWriter = opts.checkpoints
+      ? new CheckpointWriter(
+          opts.checkpoints,
+          () => ({ ack: this.acknowledged, identity: this.identity }),
+          this.log,
+          (at) => {
+            this.stats.checkpointWrites++;
+            this.checkpointWrittenAt = at;
+            opts.metrics?.checkpoint.written(at);
+          },
+        )
+      : null;
     const m = opts.metrics;
     this.queue = new DeliveryQueue({
       sink: opts.sink,
@@ -216,10 +227,7 @@ export class Tailer {
     );
     this.setStart(resolved);
     const first = await this.dump(conn, resolved.start);
-    this.checkpointTimer = setInterval(
-      () => void this.saveCheckpoint(),
-      this.opts.checkpointIntervalMs ?? 250,
-    );
+    this.checkpointWriter?.start(this.opts.checkpointIntervalMs ?? 250);
     this.runPromise = Promise.all([this.readLoop(first), this.queue.run()]).then(() => undefined);
   }
 
@@ -239,8 +247,7 @@ export class Tailer {
     this.streamEnded?.(undefined);
     await this.queue.drain(drainMs);
     if (this.state !== 'failed') this.state = 'stopped';
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
-    await this.saveCheckpoint();
+    await this.checkpointWriter?.stop();
     await this.done.catch(() => undefined);
   }
 
@@ -448,39 +455,6 @@ export class Tailer {
     const resolved = await currentEnd(conn);
     this.setStart(resolved);
     return resolved;
-  }
-
-  /**
-   * Writes are chained: two never overlap, so an older checkpoint can never land after a newer one,
-   * and stop() — which chains the last write — returns only once everything is on disk.
-   */
-  private saveCheckpoint(): Promise<void> {
-    this.checkpointWrite = this.checkpointWrite.then(() => this.writeCheckpoint());
-    return this.checkpointWrite;
-  }
-
-  private async writeCheckpoint(): Promise<void> {
-    const store = this.opts.checkpoints;
-    const ack = this.acknowledged;
-    if (!store || !ack || !this.identity || ack === this.savedAck || ack.file === '' || ack.nextPosition < 4)
-      return;
-    this.savedAck = ack;
-    try {
-      await store.save({
-        version: 1,
-        server: this.identity,
-        gtid: ack.gtid && !ack.gtid.isEmpty ? ack.gtid.toString() : null,
-        file: ack.file,
-        position: ack.nextPosition,
-        writtenAt: Date.now(),
-      });
-      this.stats.checkpointWrites++;
-      this.checkpointWrittenAt = Date.now();
-      this.opts.metrics?.checkpoint.written(this.checkpointWrittenAt);
-    } catch (err) {
-      this.savedAck = null;
-      this.log.error({ err: errorMessage(err) }, 'checkpoint write failed; will retry');
-    }
   }
 
   /** Marks the tailer failed (not ready; /status says why), stops reading. Throws the error. */
