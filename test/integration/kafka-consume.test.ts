@@ -177,7 +177,10 @@ describe('cachetail consume on a third memcached tier', () => {
       // with every annotated key gone (above) and every control key cached (below), exactly the
       // annotated keys were deleted. Hot keys are annotated by several transactions: deleted repeatedly.
       const deleted = [...log.matchAll(/^Deleting (tier3:[a-z]+:\d+)$/gm)].map((m) => m[1]);
-      expect(deleted.length).toBeGreaterThanOrEqual(annotated.size - 2);
+      // A key may be absent from the whole lines only if its line was cut: no more absent keys than cut lines.
+      const cutLines = [...log.matchAll(/Deleting /g)].length - deleted.length;
+      const unseen = [...annotated].filter((k) => !deleted.includes(k));
+      expect(unseen.length).toBeLessThanOrEqual(cutLines);
       expect(deleted.filter((k) => !annotated.has(k))).toEqual([]);
       for (const k of control) expect(log).not.toContain(`Deleting ${k}`);
       for (const k of control) expect((await client.get(k)).value?.toString()).toBe('cached');
