@@ -15,6 +15,7 @@ import { collectProcessMetrics, createTailerMetrics } from '../observability/met
 import { buildStatusServer } from '../observability/status-server.js';
 import { createKafkaMetrics } from '../sinks/kafka/metrics.js';
 import { dashboardRoutes } from '../dashboard/routes.js';
+import { createTailerSampler } from '../sampler/tailer.js';
 import { createTailer } from '../tailer/create.js';
 import { createAppliedPublisher, createKafkaTailer } from '../tailer/create-kafka.js';
 import { tailerStatus } from '../tailer/status.js';
@@ -56,12 +57,24 @@ export async function tailCommand(args: string[]): Promise<number> {
   const registry = new Registry();
   collectProcessMetrics(registry);
   const metrics = createTailerMetrics(registry, { servers: config.memcached.servers });
-  const { tailer, sink, checkpointPath } = createTailer(config, log, metrics);
+  // The consistency sampler (opt-in): 1 in N delivered keys checked against the replica after each delay.
+  const consistency = await createTailerSampler(config.consistency, {
+    source: config.source,
+    memcached: config.memcached,
+    log,
+    registry,
+  });
+  const { tailer, sink, checkpointPath } = createTailer(config, log, metrics, {
+    onDelivered: consistency ? (txns, ackTimeMs) => consistency.observe(txns, ackTimeMs) : undefined,
+  });
   // Kafka fan-out: a second tailer with its own connection and checkpoint, so a Kafka outage never
   // holds up a memcached delete (docs/kafka.md). Its failures never make this process not ready.
   const kafkaMetrics = createKafkaMetrics(registry);
   const kafkaSide = config.kafka.enabled ? createKafkaTailer(config, log, kafkaMetrics) : null;
-  const status = () => tailerStatus(tailer, config.region, checkpointPath);
+  const status = () => {
+    const s = tailerStatus(tailer, config.region, checkpointPath);
+    return consistency ? { ...s, consistency: consistency.report() } : s;
+  };
   const applied = createAppliedPublisher(
     config,
     log,
@@ -114,6 +127,7 @@ export async function tailCommand(args: string[]): Promise<number> {
   } finally {
     await kafkaSide?.sink.close();
     await sink.close();
+    await consistency?.close();
     await server.close();
   }
   return tailer.state === 'failed' && !stopping ? 1 : 0;

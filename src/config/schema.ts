@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { kafkaConfigSchema } from '../sinks/kafka/config.js';
+import { samplerConfigSchema } from '../sampler/config.js';
 import { memcachedSinkOptionsSchema } from '../sinks/memcached/config.js';
 
 export const tailerConfigSchema = z
@@ -118,6 +119,7 @@ export const tailerConfigSchema = z
         spillThresholdKeys: 50_000,
       }),
     kafka: kafkaConfigSchema.prefault({}),
+    consistency: samplerConfigSchema,
     outbox: z
       .object({
         tables: z

@@ -23,6 +23,10 @@ export const tailerEnvPaths = [
   [['status', 'host'], 'string'],
   [['status', 'port'], 'number'],
   [['log', 'level'], 'string'],
+  [['consistency', 'enabled'], 'string'],
+  [['consistency', 'every'], 'number'],
+  [['consistency', 'truth', 'password'], 'string'],
+  [['consistency', 'truth', 'passwordFile'], 'string'],
   ...kafkaEnvPaths(),
 ] as const;
 

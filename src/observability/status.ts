@@ -4,6 +4,7 @@
  * their own and the edge router's engineer can read the contract in one place.
  */
 import type { GapPolicy, TailerState } from './labels.js';
+import type { ConsistencyReport } from '../sampler/sampler.js';
 
 export type { GapPolicy, TailerState };
 export { TAILER_STATES, GAP_POLICIES } from './labels.js';
@@ -66,6 +67,8 @@ export interface TailerStatus {
   /** Non-null while a gap is unresolved (fail-closed: until an operator acts; flush: until flushed). */
   gap?: GapStatus | null;
   startedAt?: number;
+  /** The consistency sampler's report (config `consistency`), when it runs. */
+  consistency?: ConsistencyReport & { ignored?: number };
 }
 
 export type NotReadyReason =
@@ -151,6 +154,7 @@ export interface StatusBody {
   gapPolicy?: GapPolicy;
   gap?: GapStatus | null;
   startedAt?: number;
+  consistency?: ConsistencyReport & { ignored?: number };
 }
 
 /**
@@ -196,7 +200,28 @@ export function statusBody(status: TailerStatus, ready: Readiness): StatusBody {
     body.gap = g ? { policy: g.policy, code: g.code, message: g.message, detectedAt: g.detectedAt } : null;
   }
   if (status.startedAt !== undefined) body.startedAt = status.startedAt;
+  if (status.consistency !== undefined) body.consistency = copyConsistency(status.consistency);
   return body;
+}
+
+function copyConsistency(c: ConsistencyReport & { ignored?: number }): StatusBody['consistency'] {
+  const out: StatusBody['consistency'] = {
+    every: c.every,
+    keysSeen: c.keysSeen,
+    sampled: c.sampled,
+    skipped: c.skipped,
+    pending: c.pending,
+    delays: c.delays.map((d) => ({
+      delayMs: d.delayMs,
+      checks: d.checks,
+      consistent: d.consistent,
+      stale: d.stale,
+      errors: d.errors,
+      fraction: d.fraction,
+    })),
+  };
+  if (c.ignored !== undefined) out.ignored = c.ignored;
+  return out;
 }
 
 /** `{code, message}` of any thrown value, for a status source that keeps the last Error. */

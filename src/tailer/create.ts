@@ -7,6 +7,7 @@ import type { TailerMetrics } from '../observability/metrics.js';
 import { ReplicationConnection } from '../replication/client.js';
 import { assertPreflight, runPreflight } from '../replication/preflight.js';
 import { MemcachedSink, memcachedSinkOptions } from '../sinks/memcached/sink.js';
+import type { CommittedTransaction } from '../sinks/sink.js';
 import { CheckpointStore } from './checkpoint.js';
 import { spillFactory } from './spill.js';
 import type { KeyExtractor } from './transactions.js';
@@ -47,6 +48,7 @@ export function createTailer(
   config: TailerConfig,
   log: Logger,
   metrics?: TailerMetrics,
+  hooks: { onDelivered?: (transactions: readonly CommittedTransaction[], ackTimeMs: number) => void } = {},
 ): { tailer: Tailer; sink: MemcachedSink; checkpointPath: string } {
   const sink = new MemcachedSink({
     ...memcachedSinkOptions(config.memcached, {
@@ -80,7 +82,10 @@ export function createTailer(
       metrics?.annotationKeysRejected.inc(reason),
     ),
     preflight: preflightFor(config, log.child({ module: 'preflight' })),
-    onDelivered: syncSinkMetrics,
+    onDelivered: (_keys, transactions) => {
+      syncSinkMetrics();
+      hooks.onDelivered?.(transactions, tailer.acknowledgedAt);
+    },
     metrics,
     log,
     connect: (source) => ReplicationConnection.open(source),

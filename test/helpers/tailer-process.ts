@@ -13,8 +13,12 @@ export interface TailerProcess {
 }
 
 /** `cachetail tail` as a real child process, configured through CACHETAIL_* variables only. */
-export function spawnTailer(info: ClusterInfo, env: Record<string, string>): TailerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'tail'], {
+export function spawnTailer(
+  info: ClusterInfo,
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): TailerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'tail', ...args], {
     cwd: repo,
     env: {
       ...process.env,

@@ -121,6 +121,8 @@ describe('consistency sampler', () => {
       every: 100,
       delaysMs: [1000, 10_000, 60_000],
       maxPending: 10_000,
+      cacheFormat: 'envelope',
+      envelopeType: 'json',
     });
     expect(samplerConfigSchema.safeParse({ every: 0 }).success).toBe(false);
     expect(samplerConfigSchema.safeParse({ delaysMs: [] }).success).toBe(false);

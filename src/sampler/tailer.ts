@@ -1,0 +1,276 @@
+/**
+ * The consistency sampler as `cachetail tail` runs it (config `consistency`): the cache is read the way
+ * the application's client reads it (the sink's own key → server mapping), the truth comes from SQL
+ * queries per key template on the local replica or from an application module. Keys no truth source
+ * covers are not sampled (counted as `ignored`).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import memjs from 'memjs';
+import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import type { Registry } from 'prom-client';
+import { CachetailError, errorMessage } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { createRouter, parseServer, type HashingMode } from '../sinks/memcached/routing.js';
+import { isTombstone } from '../sinks/memcached/tombstone.js';
+import { decodeEnvelope } from '../app/envelope.js';
+import { KEY_PLACEHOLDER, type SamplerConfig, type TruthConfig } from './config.js';
+import {
+  compareWithTruth,
+  createConsistencySampler,
+  type CacheRead,
+  type CheckResult,
+  type ConsistencySampler,
+  type Verdict,
+} from './sampler.js';
+
+/** What an application module's default export returns (all optional; readTruth or check needed). */
+export interface TruthModule {
+  /** The replica's current value of `key`, in the form readCache returns; null = must not be cached. */
+  readTruth?(key: string): Promise<string | null>;
+  /** Replaces the built-in cache reader (e.g. another value format). */
+  readCache?(key: string): Promise<CacheRead>;
+  /** Replaces the whole comparison. */
+  check?(key: string): Promise<Verdict | CheckResult>;
+  /** Keys this module can judge; default: all. Keys it cannot are left to the queries (or ignored). */
+  sampleable?(key: string): boolean;
+  close?(): Promise<void>;
+}
+
+export interface TruthModuleContext {
+  /** The tailer's replica (the truth), as configured; the password is not included. */
+  replica: { host: string; port: number; user: string };
+  memcached: { servers: readonly string[]; hashing: HashingMode };
+  log: Logger;
+}
+
+export interface TailerSamplerDeps {
+  source: { host: string; port: number; user: string; password: string };
+  memcached: { servers: readonly string[]; hashing: HashingMode; weights?: readonly number[] | undefined };
+  log: Logger;
+  registry?: Registry;
+}
+
+export interface TailerSampler {
+  sampler: ConsistencySampler;
+  /** Invalidated keys no truth source covers (not sampled). */
+  readonly ignored: number;
+  observe: ConsistencySampler['observe'];
+  report(): ReturnType<ConsistencySampler['report']> & { ignored: number };
+  close(): Promise<void>;
+}
+
+interface CompiledQuery {
+  template: string;
+  pattern: RegExp;
+  sql: string;
+}
+
+/** `user:{id}:name` → /^user:(.+?):name$/ (the placeholders, in order, bind the query's `?`). */
+export function compileKeyTemplate(template: string): RegExp {
+  let source = '^';
+  let last = 0;
+  for (const m of template.matchAll(KEY_PLACEHOLDER)) {
+    source += escapeRegExp(template.slice(last, m.index)) + '(.+?)';
+    last = m.index + m[0].length;
+  }
+  return new RegExp(`${source}${escapeRegExp(template.slice(last))}$`, 's');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A truth row as the cache would hold it: JSON of the one column's value, or of the row object. */
+export function rowAsEnvelopeJson(rows: readonly RowDataPacket[]): string | null {
+  const row = rows[0];
+  if (!row) return null;
+  const columns = Object.keys(row);
+  return JSON.stringify(columns.length === 1 ? row[columns[0]] : row);
+}
+
+function rowAsText(rows: readonly RowDataPacket[]): string | null {
+  const row = rows[0];
+  if (!row) return null;
+  const v: unknown = Object.values(row)[0];
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** passwordFile, else password (env CACHETAIL_CONSISTENCY_TRUTH_PASSWORD), else the source's for its user. */
+function truthPassword(truth: TruthConfig, fallback: string): string {
+  if (truth.passwordFile !== undefined) {
+    try {
+      return readFileSync(truth.passwordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new CachetailError(
+        'CONFIG_READ',
+        `cannot read consistency.truth.passwordFile ${truth.passwordFile}: ${errorMessage(err)}`,
+        { retryable: false },
+      );
+    }
+  }
+  if (truth.password !== undefined) return truth.password;
+  return truth.user === undefined ? fallback : '';
+}
+
+/** Null when `consistency.enabled` is false. */
+export async function createTailerSampler(
+  config: SamplerConfig,
+  deps: TailerSamplerDeps,
+): Promise<TailerSampler | null> {
+  if (!config.enabled) return null;
+  const truth = config.truth;
+  if (!truth)
+    throw new CachetailError('CONFIG_INVALID', 'consistency.enabled needs consistency.truth', {
+      retryable: false,
+    });
+  const log = deps.log;
+
+  // Reads go where the application's client reads: the sink's own mapping, one client per server.
+  const servers = deps.memcached.servers.map(parseServer);
+  const router = createRouter(deps.memcached.hashing, servers, deps.memcached.weights);
+  const clients = servers.map((s) =>
+    memjs.Client.create(s.address, { timeout: 1, retries: 0, logger: { log: () => undefined } }),
+  );
+  const decode = (value: Buffer): CacheRead => {
+    if (isTombstone(value)) return { state: 'tombstone' };
+    if (config.cacheFormat === 'text') return { state: 'value', value: value.toString('utf8') };
+    const d = decodeEnvelope(config.envelopeType, value);
+    return { state: 'value', value: d.ok ? JSON.stringify(d.value) : `<${d.why}>` };
+  };
+  /** Every server the key maps to (broadcast: all); one stale copy makes the key stale. */
+  const readCaches = (key: string): ((k: string) => Promise<CacheRead>)[] =>
+    router.serversFor(key).map((i) => async (k) => {
+      const { value } = await clients[i].get(k);
+      return value === null ? { state: 'absent' } : decode(value);
+    });
+
+  let pool: Pool | null = null;
+  const queries: CompiledQuery[] = truth.queries.map((q) => ({
+    template: q.key,
+    pattern: compileKeyTemplate(q.key),
+    sql: q.sql,
+  }));
+  if (queries.length > 0) {
+    pool = mysql.createPool({
+      host: deps.source.host,
+      port: deps.source.port,
+      user: truth.user ?? deps.source.user,
+      password: truthPassword(truth, deps.source.password),
+      database: truth.database,
+      connectionLimit: truth.poolSize,
+      connectTimeout: 5_000,
+      // Values compared as the application's loader returned them: DATE/DATETIME as text, big numbers exact.
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+    });
+  }
+  const asTruth = config.cacheFormat === 'text' ? rowAsText : rowAsEnvelopeJson;
+  const queryFor = (key: string): { q: CompiledQuery; params: string[] } | null => {
+    for (const q of queries) {
+      const m = q.pattern.exec(key);
+      if (m) return { q, params: m.slice(1) };
+    }
+    return null;
+  };
+  const queryTruth = async (key: string): Promise<string | null> => {
+    const found = queryFor(key);
+    if (!found || !pool) throw new Error(`no truth query matches ${key}`);
+    const [rows] = await pool.query<RowDataPacket[]>(found.q.sql, found.params);
+    return asTruth(rows);
+  };
+
+  let mod: TruthModule | null = null;
+  if (truth.module) {
+    const url = pathToFileURL(resolve(truth.module)).href;
+    try {
+      const imported = (await import(url)) as { default?: unknown };
+      if (typeof imported.default !== 'function') throw new Error('its default export is not a function');
+      const ctx: TruthModuleContext = {
+        replica: { host: deps.source.host, port: deps.source.port, user: deps.source.user },
+        memcached: { servers: deps.memcached.servers, hashing: deps.memcached.hashing },
+        log: log.child({ module: 'sampler.truth' }),
+      };
+      mod = (await (imported.default as (c: TruthModuleContext) => unknown)(ctx)) as TruthModule;
+      if (!mod || (typeof mod.readTruth !== 'function' && typeof mod.check !== 'function')) {
+        throw new Error('it returned neither readTruth nor check');
+      }
+    } catch (err) {
+      await pool?.end();
+      for (const c of clients) c.close();
+      throw new CachetailError(
+        'CONFIG_INVALID',
+        `consistency.truth.module ${truth.module}: ${errorMessage(err)}`,
+        { retryable: false },
+      );
+    }
+  }
+
+  const byModule = (key: string): boolean =>
+    mod !== null && (typeof mod.sampleable !== 'function' || mod.sampleable(key));
+  const compareAll = async (
+    key: string,
+    readTruth: (k: string) => Promise<string | null>,
+  ): Promise<Verdict> => {
+    const readers = mod?.readCache ? [mod.readCache.bind(mod)] : readCaches(key);
+    let verdict: Verdict = { result: 'consistent' };
+    for (const read of readers) {
+      verdict = await compareWithTruth(read, readTruth)(key);
+      if (verdict.result !== 'consistent') return verdict;
+    }
+    return verdict;
+  };
+  const check = async (key: string): Promise<Verdict | CheckResult> => {
+    if (mod && byModule(key)) {
+      if (mod.check) return mod.check(key);
+      return compareAll(key, mod.readTruth!.bind(mod));
+    }
+    return compareAll(key, queryTruth);
+  };
+
+  let ignored = 0;
+  const sampler = createConsistencySampler({
+    every: config.every,
+    delaysMs: config.delaysMs,
+    maxPending: config.maxPending,
+    check,
+    log: log.child({ module: 'sampler' }),
+    registry: deps.registry,
+  });
+  const covered = (key: string): boolean => byModule(key) || queryFor(key) !== null;
+  log.info(
+    {
+      every: config.every,
+      delaysMs: config.delaysMs,
+      templates: queries.map((q) => q.template),
+      module: truth.module ?? null,
+    },
+    'consistency sampler on',
+  );
+  return {
+    sampler,
+    get ignored() {
+      return ignored;
+    },
+    observe(transactions, ackTimeMs) {
+      const keep: { gtid?: string | undefined; commitTimeMs?: number | undefined; keys: string[] }[] = [];
+      for (const t of transactions) {
+        const keys = t.keys.filter(covered);
+        ignored += t.keys.length - keys.length;
+        if (keys.length > 0) keep.push({ gtid: t.gtid, commitTimeMs: t.commitTimeMs, keys });
+      }
+      if (keep.length > 0) sampler.observe(keep, ackTimeMs);
+    },
+    report: () => ({ ...sampler.report(), ignored }),
+    async close() {
+      sampler.stop();
+      for (const c of clients) c.close();
+      await pool?.end();
+      await mod?.close?.();
+    },
+  };
+}
