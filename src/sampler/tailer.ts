@@ -96,7 +96,9 @@ function rowAsText(rows: readonly RowDataPacket[]): string | null {
   const v: unknown = Object.values(row)[0];
   if (v === null || v === undefined) return null;
   if (Buffer.isBuffer(v)) return v.toString('utf8');
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `${v}`;
+  return JSON.stringify(v) ?? null;
 }
 
 /** passwordFile, else password (env CACHETAIL_CONSISTENCY_TRUTH_PASSWORD), else the source's for its user. */
