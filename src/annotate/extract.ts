@@ -48,12 +48,15 @@ const DQUOTE = 0x22;
  * so the tailer's hot path usually lexes once).
  */
 function modesThatDiffer(sql: string | Uint8Array): readonly LexOptions[] {
-  const has = (c: number) =>
-    typeof sql === 'string' ? sql.includes(String.fromCharCode(c)) : sql.includes(c);
-  const backslash = has(BACKSLASH);
-  const dquote = has(DQUOTE);
-  return EVERY_MODE.filter((m) => (backslash || !m.noBackslashEscapes) && (dquote || !m.ansiQuotes));
+  const backslash = typeof sql === 'string' ? sql.includes('\\') : sql.includes(BACKSLASH);
+  const dquote = typeof sql === 'string' ? sql.includes('"') : sql.includes(DQUOTE);
+  return MODES_THAT_DIFFER[(backslash ? 1 : 0) | (dquote ? 2 : 0)];
 }
+
+/** modesThatDiffer's four possible answers, indexed by backslash present (1) | double quote present (2). */
+const MODES_THAT_DIFFER: readonly (readonly LexOptions[])[] = [0, 1, 2, 3].map((has) =>
+  EVERY_MODE.filter((m) => ((has & 1) !== 0 || !m.noBackslashEscapes) && ((has & 2) !== 0 || !m.ansiQuotes)),
+);
 
 /**
  * Finds MEMCACHE_DIRTY annotations in the real comments of a statement text (QUERY, ANNOTATE_ROWS or
@@ -62,7 +65,10 @@ function modesThatDiffer(sql: string | Uint8Array): readonly LexOptions[] {
  */
 export function extractAnnotations(sql: string | Uint8Array, opts: ExtractOptions = {}): ExtractResult {
   if (!opts.sqlModeUnknown) return extractWith(sql, opts).result;
-  const runs = modesThatDiffer(sql).map((mode) => extractWith(sql, mode));
+  const differ = modesThatDiffer(sql);
+  // One lexing (the common case): nothing to agree with, so its result is the answer as it stands.
+  if (differ.length === 1) return extractWith(sql, differ[0]).result;
+  const runs = differ.map((mode) => extractWith(sql, mode));
   // The server executed this text, so its mode lexes it with nothing left open: the modes that leave a
   // string, identifier or comment open are not the session's (when none fits, the text is truncated;
   // then all four must agree).

@@ -1,4 +1,4 @@
-import { decodeKeyToken, percentDecode, utf8OrNull, type KeyRejectReason } from './key.js';
+import { decodeKeyToken, MAX_KEY_BYTES, percentDecode, utf8OrNull, type KeyRejectReason } from './key.js';
 import { isSqlSpace } from './lexer.js';
 
 /*
@@ -90,6 +90,7 @@ function tokenize(text: string, from: number, to: number): Token[] {
 }
 
 const COMMA = 0x2c;
+const PERCENT = 0x25;
 
 /**
  * Parses the body of a comment already known to start with the keyword. `bodyFrom` is just past the
@@ -178,10 +179,21 @@ function decodeKeys(
   while (from <= token.end) {
     // Bounded by the token: an indexOf over the rest of the text would make many comments quadratic.
     let to = from;
-    while (to < token.end && text.charCodeAt(to) !== COMMA) to++;
+    // Whether every char is printable ASCII other than % (0x21–0x7e): such a key decodes to itself.
+    let plain = true;
+    while (to < token.end) {
+      const c = text.charCodeAt(to);
+      if (c === COMMA) break;
+      if (c <= 0x20 || c >= 0x7f || c === PERCENT) plain = false;
+      to++;
+    }
     // The empty piece on the comma side of "a, b" is the continuation, not an empty key.
     const joint = (from === token.start && continuesPrevious) || (to === token.end && continuedByNext);
-    if (!(to === from && joint)) {
+    if (plain && to > from && to - from <= MAX_KEY_BYTES) {
+      // What decodeKeyToken returns for it, without the byte array and the UTF-8 decoder (the hot path:
+      // writers escape only what they must, so almost every key is plain).
+      keys.push(text.slice(from, to));
+    } else if (!(to === from && joint)) {
       const decoded = decodeKeyToken(text.slice(from, to), byteMode);
       if (decoded.ok) keys.push(decoded.key);
       else rejected.push(rejection(decoded.reason, text, from, to, decoded.detail));

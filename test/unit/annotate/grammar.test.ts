@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractAnnotations } from '../../../src/annotate/index.js';
+import { decodeKeyToken } from '../../../src/annotate/key.js';
 
 type Row = [sql: string, keys: string[], rejected: [reason: string, text: string][]];
 
@@ -101,5 +102,36 @@ describe('malformed annotations: valid keys kept, the rest reported', () => {
       ['a', 'b', 'a'],
       ['b', 'c'],
     ]);
+  });
+});
+
+describe('plain keys (printable ASCII, no %) are taken as written', () => {
+  // The key-list decoder takes a plain key without percent-decoding it; anything else goes through
+  // decodeKeyToken. Both must give the same answer for every key, in string and in byte mode.
+  const pieces = [
+    'user:42',
+    'x'.repeat(250),
+    'x'.repeat(251),
+    '~!@#$^&()_+-[]{}|;:<>.',
+    'a%41b',
+    'a%2',
+    'a\x7fb',
+    'a\x01b',
+    'é',
+    '\u{1F600}',
+    '%FF',
+  ];
+  it.each(pieces)('%s', (piece) => {
+    for (const byteMode of [false, true]) {
+      const sql = `/* MEMCACHE_DIRTY k,${piece},z */`;
+      const input = byteMode ? Buffer.from(sql, 'utf8') : sql;
+      const decoded = decodeKeyToken(
+        byteMode ? Buffer.from(piece, 'utf8').toString('latin1') : piece,
+        byteMode,
+      );
+      const result = extractAnnotations(input);
+      expect(result.keys).toEqual(decoded.ok ? ['k', decoded.key, 'z'] : ['k', 'z']);
+      expect(result.rejected.map((r) => r.reason)).toEqual(decoded.ok ? [] : [decoded.reason]);
+    }
   });
 });
