@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { buildFormatDescription, buildQuery } from '../../../src/binlog/builder.js';
-import { eventCrc32, hasValidCrc32, storedCrc32 } from '../../../src/binlog/checksum.js';
+import { crc32 as ourCrc32, eventCrc32, hasValidCrc32, storedCrc32 } from '../../../src/binlog/checksum.js';
 
 /** Deterministic pseudo-random bytes. */
 function bytes(n: number, seed: number): Buffer {
@@ -41,5 +41,21 @@ describe('hasValidCrc32 (one pass over event + CRC, against the CRC32 residue)',
     fde[17] |= 0x01;
     expect(hasValidCrc32(fde, true)).toBe(true);
     expect(hasValidCrc32(fde, false)).toBe(false);
+  });
+});
+
+describe('crc32 (slice-by-8 for short runs, zlib for long ones)', () => {
+  it('agrees with zlib for every length around the switch, at any offset, continuing any CRC', () => {
+    const data = bytes(5000, 42);
+    for (let n = 0; n <= 600; n++) {
+      for (const start of [0, 1, 3, 8, 13]) {
+        const expected = crc32(data.subarray(start, start + n));
+        expect(ourCrc32(data, start, start + n)).toBe(expected);
+        const prior = crc32(data.subarray(4000, 4000 + (n % 37)));
+        expect(ourCrc32(data, start, start + n, prior)).toBe(crc32(data.subarray(start, start + n), prior));
+      }
+    }
+    expect(ourCrc32(data)).toBe(crc32(data));
+    expect(ourCrc32(Buffer.alloc(0))).toBe(0);
   });
 });
