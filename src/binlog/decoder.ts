@@ -58,6 +58,8 @@ export class BinlogDecoder {
   private fde: FormatDescriptionEvent | undefined;
   private context: BodyContext = DEFAULT_BODY_CONTEXT;
   private readonly tables = new Map<number, TableMapEvent>();
+  /** The body bytes each entry of `tables` was decoded from (see tableMapEvent). */
+  private readonly tableBodies = new Map<number, Buffer>();
   /** Where each TRANSACTION_PAYLOAD was (if the caller said): errors inside it name that position. */
   private readonly payloadPositions = new WeakMap<TransactionPayloadEvent, number>();
 
@@ -184,9 +186,9 @@ export class BinlogDecoder {
         }
         verifyCrc(event, false);
       }
+      if (typeCode === EventType.TABLE_MAP) return this.tableMapEvent(event, end, header);
       const decoded = this.decodeBody(new Cursor(event, EVENT_HEADER_LENGTH, end), header);
       if (decoded.kind === 'rotate') this.onRotate(decoded.nextFile);
-      else if (decoded.kind === 'table_map') this.tables.set(decoded.tableId, decoded);
       else if (decoded.kind === 'transaction_payload' && position !== undefined)
         this.payloadPositions.set(decoded, position);
       return decoded;
@@ -196,6 +198,30 @@ export class BinlogDecoder {
       }
       throw err;
     }
+  }
+
+  /**
+   * A TABLE_MAP precedes every statement's rows events, and for a given table id its body is almost
+   * always the same bytes as last time. decodeTableMap is a pure function of the body and the FDE's
+   * post-header lengths (a new FDE empties the cache), so an identical body reuses the last decoded
+   * fields, under this event's header.
+   */
+  private tableMapEvent(event: Buffer, end: number, header: EventHeader): TableMapEvent {
+    const idLen = this.context.postHeaderLength(EventType.TABLE_MAP) === 6 ? 4 : 6;
+    if (end - EVENT_HEADER_LENGTH >= idLen) {
+      const tableId = event.readUIntLE(EVENT_HEADER_LENGTH, idLen);
+      const body = this.tableBodies.get(tableId);
+      const last = this.tables.get(tableId);
+      if (body !== undefined && last !== undefined && sameBytes(body, event, EVENT_HEADER_LENGTH, end)) {
+        const decoded: TableMapEvent = { ...last, header };
+        this.tables.set(tableId, decoded);
+        return decoded;
+      }
+    }
+    const decoded = decodeTableMap(new Cursor(event, EVENT_HEADER_LENGTH, end), header, this.context);
+    this.tables.set(decoded.tableId, decoded);
+    this.tableBodies.set(decoded.tableId, event.subarray(EVENT_HEADER_LENGTH, end));
+    return decoded;
   }
 
   private onFormatDescription(event: Buffer, header: EventHeader): FormatDescriptionEvent {
@@ -209,6 +235,7 @@ export class BinlogDecoder {
     const lengths = fde.postHeaderLengths;
     this.context = { postHeaderLength: (t) => lengths[t - 1] ?? 0 };
     this.tables.clear();
+    this.tableBodies.clear();
     return fde;
   }
 
@@ -249,8 +276,6 @@ export class BinlogDecoder {
         return decodeAnnotateRows(c, header);
       case EventType.ROWS_QUERY:
         return decodeRowsQuery(c, header);
-      case EventType.TABLE_MAP:
-        return decodeTableMap(c, header, ctx);
       case EventType.GTID:
       case EventType.ANONYMOUS_GTID:
         return decodeMysqlGtid(c, header, ctx);
@@ -287,4 +312,11 @@ function verifyCrc(event: Buffer, isFormatDescription: boolean): void {
       `stored CRC32 0x${stored.toString(16).padStart(8, '0')}, computed 0x${computed.toString(16).padStart(8, '0')}`,
     );
   }
+}
+
+/** Whether `a` holds exactly bytes [start, end) of `b`. */
+function sameBytes(a: Buffer, b: Buffer, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
+  return true;
 }

@@ -80,13 +80,16 @@ export class EventSplitter {
       this.magicChecked = true;
     }
     if (this.available < EVENT_HEADER_LENGTH) return undefined;
-    const header = this.peek(EVENT_HEADER_LENGTH);
-    const size = header.readUInt32LE(9);
-    const ctx = { file: this.file, position: this.offset, typeCode: header[4] };
-    if (size < EVENT_HEADER_LENGTH) {
-      throw new BinlogDecodeError('BAD_EVENT_LENGTH', `event_size ${size} < 19`, ctx);
-    }
-    if (size > this.maxEventSize) {
+    // The header is read in place when the first chunk holds it (almost always): no view per event.
+    const first = this.chunks[0];
+    const inFirst = first.length - this.head >= EVENT_HEADER_LENGTH;
+    const size = inFirst ? first.readUInt32LE(this.head + 9) : this.peek(EVENT_HEADER_LENGTH).readUInt32LE(9);
+    if (size < EVENT_HEADER_LENGTH || size > this.maxEventSize) {
+      const typeCode = this.peek(EVENT_HEADER_LENGTH)[4];
+      const ctx = { file: this.file, position: this.offset, typeCode };
+      if (size < EVENT_HEADER_LENGTH) {
+        throw new BinlogDecodeError('BAD_EVENT_LENGTH', `event_size ${size} < 19`, ctx);
+      }
       throw new BinlogDecodeError(
         'BAD_EVENT_LENGTH',
         `event_size ${size} exceeds the ${this.maxEventSize}-byte limit`,

@@ -22,6 +22,9 @@ const ROWS_KIND = new Map<number, [RowsEventKind, 1 | 2, boolean]>([
   [EventType.MARIA_DELETE_ROWS_COMPRESSED, ['delete_rows', 2, true]],
 ]);
 
+/** Shared by every rows event without extra data (most of them): it is empty, so nobody can change it. */
+const NO_EXTRA_DATA: Buffer = Buffer.alloc(0);
+
 export function isRowsEventType(typeCode: number): boolean {
   return ROWS_KIND.has(typeCode);
 }
@@ -40,11 +43,11 @@ export function decodeRowsEvent(c: Cursor, header: EventHeader, ctx: BodyContext
   const idLen = ctx.postHeaderLength(header.typeCode) === 6 ? 4 : 6;
   const tableId = c.uint(idLen, 'table_id');
   const flags = c.u16('rows flags');
-  let extraData = c.buf.subarray(c.pos, c.pos);
+  let extraData = NO_EXTRA_DATA;
   if (version === 2) {
     const extraLen = c.u16('extra_len');
     if (extraLen < 2) throw new BinlogDecodeError('MALFORMED_EVENT', `rows extra_len ${extraLen} < 2`);
-    extraData = c.bytes(extraLen - 2, 'rows extra data');
+    if (extraLen > 2) extraData = c.bytes(extraLen - 2, 'rows extra data');
   }
   const columnCount = c.packed('column count');
   const bitmapLen = (columnCount + 7) >>> 3;
