@@ -213,7 +213,21 @@ export class BinlogDecoder {
       const body = this.tableBodies.get(tableId);
       const last = this.tables.get(tableId);
       if (body !== undefined && last !== undefined && sameBytes(body, event, EVENT_HEADER_LENGTH, end)) {
-        const decoded: TableMapEvent = { ...last, header };
+        const decoded: TableMapEvent = {
+          kind: 'table_map',
+          header,
+          tableId,
+          flags: last.flags,
+          db: last.db,
+          table: last.table,
+          columnCount: last.columnCount,
+          columnTypes: last.columnTypes,
+          columnMetaRaw: last.columnMetaRaw,
+          columnMeta: last.columnMeta,
+          nullBitmap: last.nullBitmap,
+          optionalMetadataRaw: last.optionalMetadataRaw,
+          optionalMetadata: last.optionalMetadata,
+        };
         this.tables.set(tableId, decoded);
         return decoded;
       }
