@@ -38,6 +38,7 @@ const EVERY_MODE: readonly LexOptions[] = [
   { noBackslashEscapes: true, ansiQuotes: true },
 ];
 
+const FEW_KEYS = 16;
 const KEYWORD_BYTES = Buffer.from(ANNOTATION_KEYWORD, 'latin1');
 const BACKSLASH = 0x5c;
 const DQUOTE = 0x22;
@@ -117,7 +118,9 @@ function extractWith(
     text = buf.toString('latin1');
   }
   const byteMode = typeof sql !== 'string';
-  const seen = new Set<string>();
+  // A statement usually carries a few keys: looked up in result.keys until there are more than
+  // FEW_KEYS, then in a Set (a statement may carry thousands; includes alone would be quadratic).
+  let seen: Set<string> | undefined;
 
   scanSql(text, opts, (kind: RegionKind, start: number, end: number, terminated: boolean) => {
     if (!terminated) {
@@ -147,9 +150,14 @@ function extractWith(
     if (annotation === null) return;
     result.annotations.push(annotation);
     for (const key of annotation.keys) {
-      if (!seen.has(key)) {
-        seen.add(key);
+      if (seen !== undefined) {
+        if (!seen.has(key)) {
+          seen.add(key);
+          result.keys.push(key);
+        }
+      } else if (!result.keys.includes(key)) {
         result.keys.push(key);
+        if (result.keys.length > FEW_KEYS) seen = new Set(result.keys);
       }
     }
   });

@@ -133,6 +133,8 @@ export function parseAnnotation(
   const keys: string[] = [];
   for (let t = 0; t < n; t++) decodeKeys(text, tokens[t], t > 0, t < n - 1, byteMode, keys, rejected);
 
+  // No fields (the common case): version 1 by default, and nothing else to read.
+  if (n === tokens.length) return { start, end, version: 1, keys };
   const fields = readFields(text, tokens.slice(n), byteMode, rejected);
   const annotation: { -readonly [K in keyof Annotation]: Annotation[K] } = { start, end, version: 1, keys };
   const v = fields.get('v');

@@ -108,12 +108,18 @@ function dashDashIsComment(sql: string, at: number): boolean {
   return c <= 0x20 || c === 0x7f;
 }
 
+/** The chars that may open a region (quotes, #, -, /): every other char is skipped with one lookup. */
+const MAY_OPEN = new Uint8Array(128);
+for (const c of [SQUOTE, DQUOTE, BACKTICK, HASH, DASH, SLASH]) MAY_OPEN[c] = 1;
+
 export function scanSql(sql: string, opts: LexOptions, visit: RegionVisitor): void {
   const n = sql.length;
   let i = 0;
   while (i < n) {
     const c = sql.charCodeAt(i);
-    if (c === SQUOTE || c === DQUOTE || c === BACKTICK) {
+    if (c >= 0x80 || MAY_OPEN[c] === 0) {
+      i++;
+    } else if (c === SQUOTE || c === DQUOTE || c === BACKTICK) {
       const { kind, backslash } = quotedKind(c, opts);
       const end = skipQuoted(sql, i, backslash);
       if (end < 0) {

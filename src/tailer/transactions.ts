@@ -45,6 +45,7 @@ export interface AssemblerOptions {
 }
 
 const MARIADB_GTID_FLAG_STANDALONE = 0x01;
+const SQL_MODE_UNKNOWN: ExtractOptions = Object.freeze({ sqlModeUnknown: true });
 
 function leadingWord(sql: string): string {
   const m = /^\s*([A-Za-z]+)(?:\s+([A-Za-z]+))?/.exec(sql);
@@ -163,7 +164,7 @@ export class TransactionAssembler {
   }
 
   private addKeys(sql: string): void {
-    const { keys, writerTimeMs } = this.extract(sql, this.lex ?? { sqlModeUnknown: true });
+    const { keys, writerTimeMs } = this.extract(sql, this.lex ?? SQL_MODE_UNKNOWN);
     this.addExtracted(keys, writerTimeMs);
   }
 
