@@ -10,30 +10,58 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'node:net';
-import { createExtraServers, type ExtraPair, type ExtraServers } from '../../src/devcluster/index.js';
+import {
+  createExtraServers,
+  ensureKafka,
+  type ExtraPair,
+  type ExtraServers,
+} from '../../src/devcluster/index.js';
 import { startMemcached, type MemcachedServer } from '../../src/devcluster/memcached.js';
+import type { ConsistencyReport } from '../../src/sampler/index.js';
 import { freePort } from '../../src/devcluster/proc.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 export const PAIR = 'chaos';
 
+export const MEMCACHED_NAMES = ['mc-a', 'mc-b'] as const;
+
 export interface ChaosEnv {
   extras: ExtraServers;
   pair: ExtraPair;
+  /** Replaced in place when a fault restarts one (same address, new process). */
   memcached: MemcachedServer[];
+  /**
+   * Per server, counters of processes a fault restarted (a restart zeroes memcached's stats), so a
+   * run's delete hits/misses stay whole.
+   */
+  memcachedCarry: Record<string, number>[];
+  /** The chaos env's own broker (under extras.baseDir, so its faults never touch anyone else's). */
+  kafka: { brokers: string[] } | null;
   stop(): Promise<void>;
 }
 
-/** `template`: a bootstrapped datadir to copy (the shared cluster's) instead of bootstrapping one. */
-export async function startChaosEnv(opts: { template?: string } = {}): Promise<ChaosEnv> {
+/**
+ * `template`: a bootstrapped datadir to copy (the shared cluster's) instead of bootstrapping one.
+ * `kafka`: start a broker too (Java and the jars are needed), so the tailer publishes and the schedule
+ * can stop the broker.
+ */
+export async function startChaosEnv(opts: { template?: string; kafka?: boolean } = {}): Promise<ChaosEnv> {
   const extras = await createExtraServers({ template: opts.template });
   try {
     const pair = await extras.startPair({ name: PAIR });
-    // Registered in the extras' PID registry: extras.stop() ends them too.
+    // Registered in the extras' PID registry: extras.stop() ends them (and the broker) too.
     const memcached = await Promise.all(
-      ['mc-a', 'mc-b'].map((name) => startMemcached({ baseDir: extras.baseDir, name })),
+      MEMCACHED_NAMES.map((name) => startMemcached({ baseDir: extras.baseDir, name })),
     );
-    return { extras, pair, memcached, stop: () => extras.stop() };
+    const kafka = opts.kafka ? await ensureKafka({ baseDir: extras.baseDir }) : null;
+    return {
+      extras,
+      pair,
+      memcached,
+      memcachedCarry: memcached.map(() => ({})),
+      kafka: kafka ? { brokers: kafka.brokers } : null,
+      stop: () => extras.stop(),
+    };
   } catch (err) {
     await extras.stop();
     throw err;
@@ -44,6 +72,7 @@ export interface TailerStatusBody {
   ready: boolean;
   state: string;
   watermark: { gtid: string; updatedAt: number } | null;
+  consistency?: ConsistencyReport;
 }
 
 /** One `cachetail tail` process at a time over one state dir; restart() resumes from its checkpoint. */
@@ -55,10 +84,19 @@ export class ChaosTailer {
   port = 0;
   private readonly configFile = join(this.stateDir, 'tailer.json');
 
+  /** The in-tailer sampler's figures summed over every process of this run (a kill loses its pending checks). */
+  readonly sampler = { reports: [] as ConsistencyReport[], pendingLostToKills: 0 };
+
   constructor(
     private readonly env: ChaosEnv,
     private readonly holdOff: boolean,
-    private readonly holdOffTtlSeconds = 5,
+    private readonly opts: {
+      holdOffTtlSeconds?: number;
+      /** Publish to this topic (env.kafka must be set). */
+      topic?: string;
+      /** The in-tailer consistency sampler: key template, truth query, delays. */
+      consistency?: { key: string; sql: string; delaysMs: readonly number[] };
+    } = {},
   ) {}
 
   async start(): Promise<void> {
@@ -84,8 +122,35 @@ export class ChaosTailer {
           memcached: {
             servers: this.env.memcached.map((m) => m.address),
             hashing: 'memjs',
-            holdOff: { enabled: this.holdOff, ttlSeconds: this.holdOffTtlSeconds },
+            holdOff: { enabled: this.holdOff, ttlSeconds: this.opts.holdOffTtlSeconds ?? 5 },
           },
+          ...(this.opts.topic && this.env.kafka
+            ? {
+                kafka: {
+                  enabled: true,
+                  brokers: this.env.kafka.brokers,
+                  topic: this.opts.topic,
+                  appliedTopic: `${this.opts.topic}-applied`,
+                  // A broker back after a few seconds is noticed within a second.
+                  producer: { retryBackoff: { initialMs: 100, maxMs: 1_000 } },
+                },
+              }
+            : {}),
+          ...(this.opts.consistency
+            ? {
+                consistency: {
+                  enabled: true,
+                  every: 1,
+                  delaysMs: this.opts.consistency.delaysMs,
+                  maxPending: 100_000,
+                  truth: {
+                    user: pair.root.user,
+                    password: pair.root.password,
+                    queries: [{ key: this.opts.consistency.key, sql: this.opts.consistency.sql }],
+                  },
+                },
+              }
+            : {}),
           stateDir: join(this.stateDir, 'state'),
           status: { host: '127.0.0.1', port: this.port },
           log: { level: 'warn' },
@@ -135,8 +200,17 @@ export class ChaosTailer {
     throw new Error(`tailer not ready after ${timeoutMs} ms:\n${this.out}`);
   }
 
+  /** The sampler's report of the running process, kept (its checks still pending are lost with it). */
+  async collectSampler(): Promise<void> {
+    const c = (await this.status())?.consistency;
+    if (!c) return;
+    this.sampler.reports.push(c);
+    this.sampler.pendingLostToKills += c.pending;
+  }
+
   /** SIGKILL by PID, wait for the exit, start again on the same state dir. */
   async killAndRestart(downMs: number): Promise<void> {
+    await this.collectSampler();
     await this.kill('SIGKILL');
     if (downMs > 0) await sleep(downMs);
     await this.start();

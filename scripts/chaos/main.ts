@@ -1,7 +1,8 @@
 /**
- * `npm run chaos -- --seeds 50 --duration 20 [--first-seed 1] [--mode holdoff|plain|both] [--delays 1000,10000]`
+ * `npm run chaos -- --seeds 50 --duration 20 [--first-seed 1] [--mode holdoff|plain|both] [--delays 1000,10000]
+ *  [--without-kafka]`
  * Replay one run: `--first-seed <seed> --seeds 1 --mode <mode>`. Exit 1 when a hold-off run lost an
- * invalidation or left a stale key, or a plain run lost an invalidation.
+ * invalidation or left a stale key, or any run lost an invalidation (memcached or the Kafka topic).
  */
 import { parseArgs } from 'node:util';
 import { startChaosEnv } from './env.js';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'both' },
     delays: { type: 'string', default: '1000,10000' },
     json: { type: 'boolean', default: false },
+    'without-kafka': { type: 'boolean', default: false },
   },
 });
 const seeds = Number(values.seeds);
@@ -23,7 +25,7 @@ const durationS = Number(values.duration);
 const modes: ChaosMode[] = values.mode === 'both' ? ['holdoff', 'plain'] : [values.mode as ChaosMode];
 const delaysMs = values.delays.split(',').map(Number);
 
-const env = await startChaosEnv();
+const env = await startChaosEnv({ kafka: !values['without-kafka'] });
 const results: RunResult[] = [];
 let failed = false;
 const t0 = Date.now();
@@ -32,14 +34,25 @@ try {
     for (const mode of modes) {
       const r = await runChaos(env, { seed, mode, durationS, delaysMs });
       results.push(r);
-      const bad = r.lostInvalidations > 0 || (mode === 'holdoff' && r.staleKeysAfterQuiescence > 0);
+      const bad =
+        r.lostInvalidations > 0 ||
+        (r.kafka?.missing ?? 0) > 0 ||
+        (mode === 'holdoff' && r.staleKeysAfterQuiescence > 0);
       failed ||= bad;
       const s = r.sampler.delays.map((d) => `${d.delayMs}ms ${d.consistent}/${d.consistent + d.stale}`);
+      const ts = r.tailerSampler.delays.map(
+        (d) => `${d.delayMs}ms ${d.consistent}/${d.consistent + d.stale}`,
+      );
+      const k = r.kafka
+        ? `kafka ${r.kafka.records} records, missing ${r.kafka.missing}, duplicates ${r.kafka.duplicates}, unexpected ${r.kafka.unexpected}`
+        : 'kafka off';
       console.log(
         `${bad ? 'FAIL' : 'ok  '} seed ${seed} ${mode.padEnd(7)} writes ${r.writes} invalidations ${r.invalidations} ` +
           `faults ${JSON.stringify(r.faults)} lost ${r.lostInvalidations} stale-after ${r.staleKeysAfterQuiescence} ` +
           `stale-reads ${r.staleReads}/${r.reads} windows p50/p99/max ${r.staleWindowsMs.p50}/${r.staleWindowsMs.p99}/${r.staleWindowsMs.max} ms ` +
-          `delete hits/misses ${r.deleteHits}/${r.deleteMisses} quiesce ${r.quiesceMs} ms sampler [${s.join(', ')}]`,
+          `delete hits/misses ${r.deleteHits}/${r.deleteMisses} quiesce ${r.quiesceMs} ms ${k} ` +
+          `sampler [${s.join(', ')}] in-tailer sampler [${ts.join(', ')}; ${r.tailerSampler.processes} processes, ` +
+          `${r.tailerSampler.pendingLostToKills} pending lost to kills]`,
       );
       if (bad || values.json) for (const e of r.examples) console.log(`    ${e}`);
     }
@@ -60,13 +73,43 @@ for (const mode of modes) {
       `(runs with stale windows: ${windows.count}, worst window ${windows.max} ms), ` +
       `delete misses ${sum((r) => r.deleteMisses)}`,
   );
-  for (let i = 0; i < delaysMs.length; i++) {
-    const c = sum((r) => r.sampler.delays[i]?.consistent ?? 0);
-    const st = sum((r) => r.sampler.delays[i]?.stale ?? 0);
-    const e = sum((r) => r.sampler.delays[i]?.errors ?? 0);
-    const frac = c + st === 0 ? 'n/a' : `${((100 * c) / (c + st)).toFixed(4)}%`;
-    console.log(`  sampler within ${delaysMs[i]} ms: ${c}/${c + st} consistent (${frac}), ${e} check errors`);
+  const faultCounts: Record<string, number> = {};
+  for (const r of rs)
+    for (const [f, n] of Object.entries(r.faults)) faultCounts[f] = (faultCounts[f] ?? 0) + (n ?? 0);
+  console.log(`  faults: ${JSON.stringify(faultCounts)}`);
+  const allWindows = summarize(rs.filter((r) => r.staleWindowsMs.count > 0).map((r) => r.staleWindowsMs.p50));
+  console.log(
+    `  stale-read windows: per-run p50 of runs with windows: median ${allWindows.p50} ms; worst p99 ` +
+      `${Math.max(0, ...rs.map((r) => r.staleWindowsMs.p99))} ms; worst max ${Math.max(0, ...rs.map((r) => r.staleWindowsMs.max))} ms`,
+  );
+  const kafkaRuns = rs.filter((r) => r.kafka);
+  if (kafkaRuns.length > 0) {
+    const k = (f: (x: NonNullable<RunResult['kafka']>) => number) => sum((r) => (r.kafka ? f(r.kafka) : 0));
+    console.log(
+      `  kafka: ${k((x) => x.expected)} invalidations expected, ${k((x) => x.records)} records, missing ` +
+        `${k((x) => x.missing)}, duplicates ${k((x) => x.duplicates)}, unexpected ${k((x) => x.unexpected)}`,
+    );
   }
+  const line = (
+    name: string,
+    get: (r: RunResult, i: number) => { consistent: number; stale: number; errors: number } | undefined,
+  ) => {
+    for (let i = 0; i < delaysMs.length; i++) {
+      const c = sum((r) => get(r, i)?.consistent ?? 0);
+      const st = sum((r) => get(r, i)?.stale ?? 0);
+      const e = sum((r) => get(r, i)?.errors ?? 0);
+      const frac = c + st === 0 ? 'n/a' : `${((100 * c) / (c + st)).toFixed(4)}%`;
+      console.log(
+        `  ${name} within ${delaysMs[i]} ms: ${c}/${c + st} consistent (${frac}), ${e} check errors`,
+      );
+    }
+  };
+  line('sampler (checker)', (r, i) => r.sampler.delays[i]);
+  line('sampler (in cachetail tail)', (r, i) => r.tailerSampler.delays[i]);
+  console.log(
+    `  in-tailer sampler: ${sum((r) => r.tailerSampler.processes)} tailer processes, ` +
+      `${sum((r) => r.tailerSampler.pendingLostToKills)} pending checks lost to kills`,
+  );
 }
 console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s; seeds ${first}..${first + seeds - 1}`);
 process.exit(failed ? 1 : 0);

@@ -22,6 +22,7 @@ import {
   memcachedEnvelopeReader,
   type ConsistencyReport,
 } from '../../src/sampler/index.js';
+import { createTopics, TopicReader } from '../../test/integration/kafka-support.js';
 import { ChaosTailer, gtidSeq, memcachedStats, sleep, type ChaosEnv } from './env.js';
 import { prng, runFaults, type FaultKind } from './schedule.js';
 
@@ -52,8 +53,85 @@ export interface RunResult {
   deleteHits: number;
   deleteMisses: number;
   quiesceMs: number;
+  /** The chaos checker's own sampler (every write, fed from the /status watermark; survives kills). */
   sampler: ConsistencyReport;
+  /** The sampler inside `cachetail tail` (config `consistency`), summed over its processes. */
+  tailerSampler: TailerSamplerFigures;
+  /** Invalidations on the topic: null without a broker. */
+  kafka: KafkaFigures | null;
   examples: string[];
+}
+
+export interface TailerSamplerFigures {
+  processes: number;
+  sampled: number;
+  /** Checks still waiting when a fault killed their process. */
+  pendingLostToKills: number;
+  delays: { delayMs: number; consistent: number; stale: number; errors: number }[];
+}
+
+export interface KafkaFigures {
+  expected: number;
+  records: number;
+  missing: number;
+  duplicates: number;
+  unexpected: number;
+  /** From the end of quiescence until every expected invalidation was read (or the 60 s bound). */
+  caughtUpMs: number;
+}
+
+function sumReports(
+  reports: readonly ConsistencyReport[],
+  delaysMs: readonly number[],
+  pendingLostToKills: number,
+): TailerSamplerFigures {
+  return {
+    processes: reports.length,
+    sampled: reports.reduce((s, r) => s + r.sampled, 0),
+    pendingLostToKills,
+    delays: [...delaysMs]
+      .sort((a, b) => a - b)
+      .map((delayMs) => {
+        const ds = reports.flatMap((r) => r.delays.filter((d) => d.delayMs === delayMs));
+        return {
+          delayMs,
+          consistent: ds.reduce((s, d) => s + d.consistent, 0),
+          stale: ds.reduce((s, d) => s + d.stale, 0),
+          errors: ds.reduce((s, d) => s + d.errors, 0),
+        };
+      }),
+  };
+}
+
+/** Reads the whole topic: every committed write's two invalidations (event ids `gtid:<gtid>#<i>`). */
+async function checkTopic(
+  brokers: string[],
+  topic: string,
+  committed: readonly string[],
+  examples: string[],
+): Promise<KafkaFigures> {
+  const ids = committed.flatMap((g) => [`gtid:${g}#0`, `gtid:${g}#1`]);
+  const t0 = Date.now();
+  const reader = await TopicReader.start(brokers, topic);
+  try {
+    await reader.waitForIds(ids, `${ids.length} invalidations on ${topic}`, 60_000).catch(() => undefined);
+    const caughtUpMs = Date.now() - t0;
+    const counts = new Map<string, number>();
+    for (const r of reader.records) counts.set(r.inv.eventId, (counts.get(r.inv.eventId) ?? 0) + 1);
+    const expected = new Set(ids);
+    const missing = ids.filter((id) => !counts.has(id));
+    for (const id of missing.slice(0, 5)) examples.push(`kafka missing: ${id}`);
+    return {
+      expected: ids.length,
+      records: reader.records.length,
+      missing: missing.length,
+      duplicates: reader.records.length - counts.size,
+      unexpected: [...counts.keys()].filter((id) => !expected.has(id)).length,
+      caughtUpMs,
+    };
+  } finally {
+    await reader.stop();
+  }
 }
 
 interface PendingAck {
@@ -68,12 +146,24 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
   const rand = prng(seed);
   const table = `chaos.r${seed}_${mode}`;
   const key = (id: number) => `chaos:${seed}:${mode}:${id}`;
-  const sentinel = (n: number) => `chaos:${seed}:${mode}:w${n}`;
+  // Not under the row keys' template (the in-tailer sampler's truth query covers row keys only).
+  const sentinel = (n: number) => `chaos-sentinel:${seed}:${mode}:w${n}`;
   const { pair } = env;
   const servers = env.memcached.map((m) => m.address).join(',');
   // Short timeouts: a paused memcached must cost a reader a miss, not a hang.
   const cache = memjs.Client.create(servers, { timeout: 0.3, retries: 0, logger: { log: () => {} } });
-  const tailer = new ChaosTailer(env, mode === 'holdoff');
+  const topic = env.kafka ? `chaos-${seed}-${mode}-${Date.now()}` : undefined;
+  if (env.kafka && topic) await createTopics(env.kafka.brokers, topic, 3);
+  const tailer = new ChaosTailer(env, mode === 'holdoff', {
+    topic,
+    consistency: {
+      key: `chaos:${seed}:${mode}:{id}`,
+      sql: `SELECT v FROM ${table} WHERE id = ?`,
+      delaysMs: opts.delaysMs,
+    },
+  });
+  // A restart zeroes a memcached's counters; this run's restarts carry them (see schedule.ts).
+  env.memcachedCarry = env.memcached.map(() => ({}));
   const conns: Connection[] = [];
   const open = async (s: 'primary' | 'replica') => {
     const c = await pair.connect(s);
@@ -127,6 +217,8 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
   let writes = 0;
   const sentinels: number[] = [];
   const pendingAcks: PendingAck[] = [];
+  /** GTIDs of committed writes: each must be on the Kafka topic as two invalidations. */
+  const committed: string[] = [];
   let nextSentinel = 0;
 
   try {
@@ -162,6 +254,7 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
           writes++;
           if (sentinelSet) sentinels.push(n);
           const gtid = String(g[0]?.g ?? '');
+          committed.push(gtid);
           pendingAcks.push({ seq: gtidSeq(gtid), keys: [key(id)], gtid });
         } catch {
           // The primary is never faulted; a failed statement is simply not counted.
@@ -276,7 +369,19 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
       }
     }
     const after = await Promise.all(env.memcached.map((m) => memcachedStats(m.address)));
-    const delta = (k: string) => after.reduce((s, a, i) => s + (a[k] ?? 0) - (before[i]?.[k] ?? 0), 0);
+    const delta = (k: string) =>
+      after.reduce(
+        (s, a, i) => s + (a[k] ?? 0) + (env.memcachedCarry[i]?.[k] ?? 0) - (before[i]?.[k] ?? 0),
+        0,
+      );
+    // The in-tailer sampler of the last process (every check has run: the harness's drained later).
+    await tailer.collectSampler();
+    const tailerSampler = sumReports(
+      tailer.sampler.reports,
+      opts.delaysMs,
+      tailer.sampler.pendingLostToKills,
+    );
+    const kafka = env.kafka && topic ? await checkTopic(env.kafka.brokers, topic, committed, examples) : null;
 
     const counts: Partial<Record<FaultKind, number>> = {};
     for (const f of faults) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
@@ -295,6 +400,8 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
       deleteMisses: delta('delete_misses'),
       quiesceMs,
       sampler: sampler.report(),
+      tailerSampler,
+      kafka,
       examples,
     };
   }

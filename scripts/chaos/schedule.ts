@@ -3,8 +3,14 @@
  * run is replayed with `--seed`. Faults run one at a time, each undone before the next is drawn.
  */
 import type { ChaosEnv, ChaosTailer } from './env.js';
-import { PAIR, sleep } from './env.js';
-import { pauseMemcached, resumeMemcached } from '../../src/devcluster/memcached.js';
+import { MEMCACHED_NAMES, PAIR, memcachedStats, sleep } from './env.js';
+import {
+  killMemcached,
+  pauseMemcached,
+  restartMemcached,
+  resumeMemcached,
+} from '../../src/devcluster/memcached.js';
+import { killKafka, restartKafka } from '../../src/devcluster/kafka.js';
 
 export const FAULT_KINDS = [
   'tailer-kill',
@@ -12,8 +18,15 @@ export const FAULT_KINDS = [
   'memcached-pause',
   'replica-lag',
   'binlog-rotate',
+  'memcached-restart',
+  'kafka-stop',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The kinds a schedule draws from: the Kafka fault only when the env has a broker. */
+export function faultKinds(env: Pick<ChaosEnv, 'kafka'>): readonly FaultKind[] {
+  return env.kafka ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== 'kafka-stop');
+}
 
 /** mulberry32: small, fast, and the same sequence on every machine. */
 export function prng(seed: number): () => number {
@@ -42,9 +55,10 @@ export async function runFaults(
   started: number,
 ): Promise<FaultRecord[]> {
   const done: FaultRecord[] = [];
+  const kinds = faultKinds(env);
   for (;;) {
     const gap = 300 + Math.floor(rand() * 1700);
-    const kind = FAULT_KINDS[Math.floor(rand() * FAULT_KINDS.length)];
+    const kind = kinds[Math.floor(rand() * kinds.length)];
     const holdMs = 200 + Math.floor(rand() * 2300);
     if (Date.now() + gap >= until) break;
     await sleep(gap);
@@ -83,6 +97,31 @@ async function inject(
       }
       return;
     }
+    case 'memcached-restart': {
+      // kill -9 and a fresh, empty server on the same address: deletes meanwhile are journaled and
+      // replayed. Its counters are carried over first (a new process starts them at 0).
+      const i = Math.floor(rand() * env.memcached.length);
+      const mc = env.memcached[i];
+      const stats = await memcachedStats(mc.address).catch(() => ({}));
+      for (const [k, v] of Object.entries(stats))
+        env.memcachedCarry[i][k] = (env.memcachedCarry[i][k] ?? 0) + v;
+      await killMemcached(mc);
+      await sleep(Math.floor(holdMs / 2));
+      env.memcached[i] = await restartMemcached(mc, {
+        baseDir: env.extras.baseDir,
+        name: MEMCACHED_NAMES[i],
+      });
+      return;
+    }
+    case 'kafka-stop':
+      // kill -9 the broker; memcached deletes must go on; publishing resumes from the Kafka checkpoint.
+      await killKafka({ baseDir: env.extras.baseDir });
+      try {
+        await sleep(holdMs);
+      } finally {
+        await restartKafka({ baseDir: env.extras.baseDir });
+      }
+      return;
     case 'replica-lag':
       await pair.query('replica', 'STOP SLAVE SQL_THREAD');
       try {

@@ -64,7 +64,10 @@ export const memcachedSinkOptionsSchema = z
     retryBackoff: backoff(50, 1_000).describe(
       'Backoff between attempts while the server is still considered up.',
     ),
-    probeBackoff: backoff(250, 5_000).describe('Backoff between probes of a down server.'),
+    probeBackoff: backoff(50, 250).describe(
+      'Backoff between probes of a down server. Its cap bounds how long a restarted (empty) server can ' +
+        'take a stale fill before the journaled deletes/tombstones reach it (docs/consistency.md).',
+    ),
     onServerRecovery: z
       .enum(['replay', 'flush'])
       .default('replay')
