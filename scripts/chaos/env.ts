@@ -37,6 +37,8 @@ export interface ChaosEnv {
   memcachedCarry: Record<string, number>[];
   /** The chaos env's own broker (under extras.baseDir, so its faults never touch anyone else's). */
   kafka: { brokers: string[] } | null;
+  /** Tailer processes alive now: stop() ends them too (a run abandoned mid-way must not leak one). */
+  tailers: Set<ChildProcess>;
   stop(): Promise<void>;
 }
 
@@ -54,13 +56,22 @@ export async function startChaosEnv(opts: { template?: string; kafka?: boolean }
       MEMCACHED_NAMES.map((name) => startMemcached({ baseDir: extras.baseDir, name })),
     );
     const kafka = opts.kafka ? await ensureKafka({ baseDir: extras.baseDir }) : null;
+    const tailers = new Set<ChildProcess>();
     return {
       extras,
       pair,
       memcached,
       memcachedCarry: memcached.map(() => ({})),
       kafka: kafka ? { brokers: kafka.brokers } : null,
-      stop: () => extras.stop(),
+      tailers,
+      stop: async () => {
+        // By PID, the ones this env started and that are still running.
+        for (const t of tailers) if (t.exitCode === null && t.signalCode === null) t.kill('SIGKILL');
+        await Promise.all(
+          [...tailers].map((t) => (t.exitCode === null ? once(t, 'exit') : Promise.resolve([]))),
+        );
+        await extras.stop();
+      },
     };
   } catch (err) {
     await extras.stop();
@@ -168,7 +179,8 @@ export class ChaosTailer {
     child.stdout?.on('data', (d: Buffer) => this.keep(d));
     child.stderr?.on('data', (d: Buffer) => this.keep(d));
     this.child = child;
-    this.exited = once(child, 'exit');
+    this.env.tailers.add(child);
+    this.exited = once(child, 'exit').finally(() => this.env.tailers.delete(child));
     await this.waitReady(60_000);
   }
 
