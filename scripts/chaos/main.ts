@@ -1,12 +1,13 @@
 /**
  * `npm run chaos -- --seeds 50 --duration 20 [--first-seed 1] [--mode holdoff|plain|both] [--delays 1000,10000]
- *  [--without-kafka]`
+ *  [--without-kafka] [--faults all|none|kind,kind…]`
  * Replay one run: `--first-seed <seed> --seeds 1 --mode <mode>`. Exit 1 when a hold-off run lost an
  * invalidation or left a stale key, or any run lost an invalidation (memcached or the Kafka topic).
  */
 import { parseArgs } from 'node:util';
 import { startChaosEnv } from './env.js';
 import { runChaos, summarize, type ChaosMode, type RunResult } from './run.js';
+import { parseFaultKinds } from './schedule.js';
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     delays: { type: 'string', default: '1000,10000' },
     json: { type: 'boolean', default: false },
     'without-kafka': { type: 'boolean', default: false },
+    faults: { type: 'string', default: 'all' },
   },
 });
 const seeds = Number(values.seeds);
@@ -24,6 +26,7 @@ const first = Number(values['first-seed']);
 const durationS = Number(values.duration);
 const modes: ChaosMode[] = values.mode === 'both' ? ['holdoff', 'plain'] : [values.mode as ChaosMode];
 const delaysMs = values.delays.split(',').map(Number);
+const faults = parseFaultKinds(values.faults);
 
 const env = await startChaosEnv({ kafka: !values['without-kafka'] });
 const results: RunResult[] = [];
@@ -32,7 +35,7 @@ const t0 = Date.now();
 try {
   for (let seed = first; seed < first + seeds; seed++) {
     for (const mode of modes) {
-      const r = await runChaos(env, { seed, mode, durationS, delaysMs });
+      const r = await runChaos(env, { seed, mode, durationS, delaysMs, faults });
       results.push(r);
       const bad =
         r.lostInvalidations > 0 ||

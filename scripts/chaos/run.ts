@@ -33,6 +33,8 @@ export interface RunOptions {
   mode: ChaosMode;
   durationS: number;
   delaysMs: readonly number[];
+  /** Fault kinds to draw from (default all; empty: none). */
+  faults?: readonly FaultKind[];
   rows?: number;
   writers?: number;
   readers?: number;
@@ -328,7 +330,7 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
     const watching = watcher();
     let faults: Awaited<ReturnType<typeof runFaults>> = [];
     try {
-      faults = await runFaults(env, tailer, rand, until, started);
+      faults = await runFaults(env, tailer, rand, until, started, opts.faults);
       await sleep(Math.max(0, until - Date.now()));
     } finally {
       running = false;

@@ -23,9 +23,26 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** The kinds a schedule draws from: the Kafka fault only when the env has a broker. */
-export function faultKinds(env: Pick<ChaosEnv, 'kafka'>): readonly FaultKind[] {
-  return env.kafka ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== 'kafka-stop');
+/**
+ * The kinds a schedule draws from: `only` (default all), the Kafka fault only when the env has a broker.
+ * Empty: no faults (a steady load run).
+ */
+export function faultKinds(
+  env: Pick<ChaosEnv, 'kafka'>,
+  only: readonly FaultKind[] = FAULT_KINDS,
+): readonly FaultKind[] {
+  return only.filter((k) => env.kafka || k !== 'kafka-stop');
+}
+
+/** `--faults` text: `all`, `none`, or a comma-separated list of kinds. */
+export function parseFaultKinds(text: string): FaultKind[] {
+  if (text === 'all') return [...FAULT_KINDS];
+  if (text === 'none') return [];
+  const kinds = text.split(',').map((k) => k.trim());
+  const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (bad.length > 0)
+    throw new Error(`unknown fault kind(s) ${bad.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+  return kinds as FaultKind[];
 }
 
 /** mulberry32: small, fast, and the same sequence on every machine. */
@@ -53,9 +70,11 @@ export async function runFaults(
   rand: () => number,
   until: number,
   started: number,
+  only?: readonly FaultKind[],
 ): Promise<FaultRecord[]> {
   const done: FaultRecord[] = [];
-  const kinds = faultKinds(env);
+  const kinds = faultKinds(env, only);
+  if (kinds.length === 0) return done;
   for (;;) {
     const gap = 300 + Math.floor(rand() * 1700);
     const kind = kinds[Math.floor(rand() * kinds.length)];
