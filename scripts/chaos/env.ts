@@ -84,6 +84,7 @@ export interface TailerStatusBody {
   state: string;
   watermark: { gtid: string; updatedAt: number } | null;
   consistency?: ConsistencyReport;
+  stats?: Record<string, number>;
 }
 
 /** One `cachetail tail` process at a time over one state dir; restart() resumes from its checkpoint. */
@@ -97,6 +98,8 @@ export class ChaosTailer {
 
   /** The in-tailer sampler's figures summed over every process of this run (a kill loses its pending checks). */
   readonly sampler = { reports: [] as ConsistencyReport[], pendingLostToKills: 0 };
+  /** Keys the tailer processes of this run acknowledged, summed (repeats after a kill included). */
+  keysDelivered = 0;
 
   constructor(
     private readonly env: ChaosEnv,
@@ -214,7 +217,10 @@ export class ChaosTailer {
 
   /** The sampler's report of the running process, kept (its checks still pending are lost with it). */
   async collectSampler(): Promise<void> {
-    const c = (await this.status())?.consistency;
+    const st = await this.status();
+    // Read just before a kill: the few ms until the kill are not counted (a slight undercount).
+    this.keysDelivered += st?.stats?.keysDelivered ?? 0;
+    const c = st?.consistency;
     if (!c) return;
     this.sampler.reports.push(c);
     this.sampler.pendingLostToKills += c.pending;

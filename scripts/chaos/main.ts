@@ -53,7 +53,7 @@ try {
         `${bad ? 'FAIL' : 'ok  '} seed ${seed} ${mode.padEnd(7)} writes ${r.writes} invalidations ${r.invalidations} ` +
           `faults ${JSON.stringify(r.faults)} lost ${r.lostInvalidations} stale-after ${r.staleKeysAfterQuiescence} ` +
           `stale-reads ${r.staleReads}/${r.reads} windows p50/p99/max ${r.staleWindowsMs.p50}/${r.staleWindowsMs.p99}/${r.staleWindowsMs.max} ms ` +
-          `delete hits/misses ${r.deleteHits}/${r.deleteMisses} quiesce ${r.quiesceMs} ms ${k} ` +
+          `delivered keys ${r.keysDelivered} delete hits/misses ${r.deleteHits}/${r.deleteMisses} quiesce ${r.quiesceMs} ms ${k} ` +
           `sampler [${s.join(', ')}] in-tailer sampler [${ts.join(', ')}; ${r.tailerSampler.processes} processes, ` +
           `${r.tailerSampler.pendingLostToKills} pending lost to kills]`,
       );
@@ -74,7 +74,8 @@ for (const mode of modes) {
       `${faults} faults, lost ${sum((r) => r.lostInvalidations)}, stale keys after quiescence ` +
       `${sum((r) => r.staleKeysAfterQuiescence)}, stale reads ${sum((r) => r.staleReads)}/${sum((r) => r.reads)} ` +
       `(runs with stale windows: ${windows.count}, worst window ${windows.max} ms), ` +
-      `delete misses ${sum((r) => r.deleteMisses)}`,
+      `keys delivered by the tailer ${sum((r) => r.keysDelivered)}, delete hits/misses ` +
+      `${sum((r) => r.deleteHits)}/${sum((r) => r.deleteMisses)}`,
   );
   const faultCounts: Record<string, number> = {};
   for (const r of rs)

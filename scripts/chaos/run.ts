@@ -59,6 +59,11 @@ export interface RunResult {
   sampler: ConsistencyReport;
   /** The sampler inside `cachetail tail` (config `consistency`), summed over its processes. */
   tailerSampler: TailerSamplerFigures;
+  /**
+   * Keys acknowledged by the memcached tailer, over all its processes: above `invalidations` by the
+   * repeats after kills (at-least-once), below it by keys written twice within one batch (merged).
+   */
+  keysDelivered: number;
   /** Invalidations on the topic: null without a broker. */
   kafka: KafkaFigures | null;
   examples: string[];
@@ -403,6 +408,7 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
       quiesceMs,
       sampler: sampler.report(),
       tailerSampler,
+      keysDelivered: tailer.keysDelivered,
       kafka,
       examples,
     };
