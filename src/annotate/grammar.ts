@@ -91,6 +91,12 @@ function tokenize(text: string, from: number, to: number): Token[] {
 
 const COMMA = 0x2c;
 const PERCENT = 0x25;
+/**
+ * A slice of a string can keep the whole string alive (V8 sliced strings), and keys wait in the
+ * tailer's queue (up to batch.maxPendingKeys): from longer statements (bulk inserts can be megabytes)
+ * keys are decoded into fresh strings, so a pending key never pins its statement's text.
+ */
+const SLICE_KEYS_UP_TO = 1024;
 
 /**
  * Parses the body of a comment already known to start with the keyword. `bodyFrom` is just past the
@@ -191,7 +197,7 @@ function decodeKeys(
     }
     // The empty piece on the comma side of "a, b" is the continuation, not an empty key.
     const joint = (from === token.start && continuesPrevious) || (to === token.end && continuedByNext);
-    if (plain && to > from && to - from <= MAX_KEY_BYTES) {
+    if (plain && to > from && to - from <= MAX_KEY_BYTES && text.length <= SLICE_KEYS_UP_TO) {
       // What decodeKeyToken returns for it, without the byte array and the UTF-8 decoder (the hot path:
       // writers escape only what they must, so almost every key is plain).
       keys.push(text.slice(from, to));

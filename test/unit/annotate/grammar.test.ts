@@ -135,3 +135,16 @@ describe('plain keys (printable ASCII, no %) are taken as written', () => {
     }
   });
 });
+
+describe('keys of long statements', () => {
+  it('are the same keys whether the statement is short or megabytes long', () => {
+    const keys = ['user:1', 'post:2:comments', 'a%2Cb', 'team:9'];
+    const comment = `/* MEMCACHE_DIRTY ${keys.join(',')} */`;
+    const short = `INSERT INTO t VALUES (1) ${comment}`;
+    const long = `INSERT INTO t VALUES ${Array.from({ length: 50_000 }, (_, i) => `(${i})`).join(',')} ${comment}`;
+    const expected = ['user:1', 'post:2:comments', 'a,b', 'team:9'];
+    expect(extractAnnotations(short).keys).toEqual(expected);
+    expect(extractAnnotations(long).keys).toEqual(expected);
+    expect(extractAnnotations(Buffer.from(long)).keys).toEqual(expected);
+  });
+});
