@@ -57,6 +57,12 @@ try {
           `sampler [${s.join(', ')}] in-tailer sampler [${ts.join(', ')}; ${r.tailerSampler.processes} processes, ` +
           `${r.tailerSampler.pendingLostToKills} pending lost to kills]`,
       );
+      if (bad) {
+        console.log(
+          `    replay: npm run chaos -- --first-seed ${seed} --seeds 1 --mode ${mode} --duration ${durationS} ` +
+            `--delays ${values.delays} --faults ${values.faults}${values['without-kafka'] ? ' --without-kafka' : ''}`,
+        );
+      }
       if (bad || values.json) for (const e of r.examples) console.log(`    ${e}`);
     }
   }
