@@ -158,7 +158,15 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
   const { pair } = env;
   const servers = env.memcached.map((m) => m.address).join(',');
   // Short timeouts: a paused memcached must cost a reader a miss, not a hang.
-  const cache = memjs.Client.create(servers, { timeout: 0.3, retries: 0, logger: { log: () => {} } });
+  const raw = memjs.Client.create(servers, { timeout: 0.3, retries: 0, logger: { log: () => {} } });
+  // memjs's timeout is a socket idle timeout: a request sent as a server is killed and restarted can
+  // stay unanswered for ever (a plain-mode run hung on it). Every call is bounded here.
+  const cache = {
+    get: (k: string) => bounded(raw.get(k), `get ${k}`),
+    set: (k: string, v: string, o: { expires?: number }) => bounded(raw.set(k, v, o), `set ${k}`),
+    add: (k: string, v: string, o: { expires?: number }) => bounded(raw.add(k, v, o), `add ${k}`),
+    close: () => raw.close(),
+  };
   const topic = env.kafka ? `chaos-${seed}-${mode}-${Date.now()}` : undefined;
   if (env.kafka && topic) await createTopics(env.kafka.brokers, topic, 3);
   const tailer = new ChaosTailer(env, mode === 'holdoff', {
@@ -413,6 +421,17 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
       examples,
     };
   }
+}
+
+/** Rejects when `p` has not settled within `ms` (the call itself is abandoned). */
+export function bounded<T>(p: Promise<T>, what: string, ms = 2_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`memcached ${what}: no answer in ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export function summarize(xs: number[]): { count: number; p50: number; p99: number; max: number } {
