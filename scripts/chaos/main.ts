@@ -100,17 +100,21 @@ for (const mode of modes) {
         `${k((x) => x.missing)}, duplicates ${k((x) => x.duplicates)}, unexpected ${k((x) => x.unexpected)}`,
     );
   }
+  type Counts = { consistent: number; stale: number; errors: number };
   const line = (
     name: string,
-    get: (r: RunResult, i: number) => { consistent: number; stale: number; errors: number } | undefined,
+    get: (r: RunResult, i: number) => (Counts & { within: Counts }) | undefined,
   ) => {
     for (let i = 0; i < delaysMs.length; i++) {
-      const c = sum((r) => get(r, i)?.consistent ?? 0);
-      const st = sum((r) => get(r, i)?.stale ?? 0);
-      const e = sum((r) => get(r, i)?.errors ?? 0);
+      const c = sum((r) => get(r, i)?.within.consistent ?? 0);
+      const st = sum((r) => get(r, i)?.within.stale ?? 0);
+      const e = sum((r) => get(r, i)?.within.errors ?? 0);
+      const atStale = sum((r) => get(r, i)?.stale ?? 0);
+      const atChecks = sum((r) => (get(r, i)?.consistent ?? 0) + (get(r, i)?.stale ?? 0));
       const frac = c + st === 0 ? 'n/a' : `${((100 * c) / (c + st)).toFixed(4)}%`;
       console.log(
-        `  ${name} within ${delaysMs[i]} ms: ${c}/${c + st} consistent (${frac}), ${e} check errors`,
+        `  ${name} within ${delaysMs[i]} ms: ${c}/${c + st} consistent (${frac}), ${e} undecided (check errors); ` +
+          `at the ${delaysMs[i]} ms check itself: ${atStale} of ${atChecks} stale`,
       );
     }
   };

@@ -74,7 +74,13 @@ export interface TailerSamplerFigures {
   sampled: number;
   /** Checks still waiting when a fault killed their process. */
   pendingLostToKills: number;
-  delays: { delayMs: number; consistent: number; stale: number; errors: number }[];
+  delays: {
+    delayMs: number;
+    consistent: number;
+    stale: number;
+    errors: number;
+    within: { consistent: number; stale: number; errors: number };
+  }[];
 }
 
 export interface KafkaFigures {
@@ -100,11 +106,17 @@ function sumReports(
       .sort((a, b) => a - b)
       .map((delayMs) => {
         const ds = reports.flatMap((r) => r.delays.filter((d) => d.delayMs === delayMs));
+        const total = (f: (d: (typeof ds)[number]) => number) => ds.reduce((s, d) => s + f(d), 0);
         return {
           delayMs,
-          consistent: ds.reduce((s, d) => s + d.consistent, 0),
-          stale: ds.reduce((s, d) => s + d.stale, 0),
-          errors: ds.reduce((s, d) => s + d.errors, 0),
+          consistent: total((d) => d.consistent),
+          stale: total((d) => d.stale),
+          errors: total((d) => d.errors),
+          within: {
+            consistent: total((d) => d.within.consistent),
+            stale: total((d) => d.within.stale),
+            errors: total((d) => d.within.errors),
+          },
         };
       }),
   };

@@ -205,7 +205,7 @@ export function statusBody(status: TailerStatus, ready: Readiness): StatusBody {
 }
 
 function copyConsistency(c: ConsistencyReport & { ignored?: number }): StatusBody['consistency'] {
-  const out: StatusBody['consistency'] = {
+  const out: ConsistencyReport = {
     every: c.every,
     keysSeen: c.keysSeen,
     sampled: c.sampled,
@@ -217,10 +217,11 @@ function copyConsistency(c: ConsistencyReport & { ignored?: number }): StatusBod
       consistent: d.consistent,
       stale: d.stale,
       errors: d.errors,
+      within: { consistent: d.within.consistent, stale: d.within.stale, errors: d.within.errors },
       fraction: d.fraction,
     })),
   };
-  if (c.ignored !== undefined) out.ignored = c.ignored;
+  if (c.ignored !== undefined) return { ...out, ignored: c.ignored };
   return out;
 }
 

@@ -58,11 +58,18 @@ export interface ConsistencySamplerOptions {
 
 export interface DelayReport {
   delayMs: number;
+  /** What the check at this delay found. */
   checks: number;
   consistent: number;
   stale: number;
   errors: number;
-  /** consistent / (consistent + stale); null before the first decided check. Errors are not counted. */
+  /**
+   * Consistent **within** this delay: at this check or an earlier one of the same key (a key found
+   * consistent at 1 s and stale at 10 s is stale again because of later writes, not this one); stale:
+   * at every decided check so far; errors: no check so far decided.
+   */
+  within: { consistent: number; stale: number; errors: number };
+  /** within.consistent / (within.consistent + within.stale); null before the first decided check. */
   fraction: number | null;
 }
 
@@ -124,6 +131,7 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
   else throw new TypeError('give check, or readCache and readTruth');
 
   const counts = delays.map(() => ({ consistent: 0, stale: 0, error: 0 }));
+  const within = delays.map(() => ({ consistent: 0, stale: 0, error: 0 }));
   let keysSeen = 0;
   let sampled = 0;
   let skipped = 0;
@@ -156,11 +164,11 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
     samples?.labels('skipped').inc(0);
     new Gauge({
       name: 'cachetail_consistency_fraction',
-      help: 'Fraction of decided checks that found the cache consistent with the replica, per delay (NaN before any).',
+      help: 'Fraction of sampled keys consistent with the replica within each delay after the acknowledged delete (at that check or an earlier one; NaN before any decided check).',
       labelNames: ['delay'],
       registers: [opts.registry],
       collect() {
-        delays.forEach((d, i) => this.labels(delayLabel(d)).set(fraction(counts[i]) ?? Number.NaN));
+        delays.forEach((d, i) => this.labels(delayLabel(d)).set(fraction(within[i]) ?? Number.NaN));
       },
     });
   }
@@ -173,7 +181,12 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
     }
   };
 
-  const runCheck = async (key: string, i: number, txn: SampledTransaction, ackTimeMs: number) => {
+  const runCheck = async (
+    key: string,
+    i: number,
+    txn: SampledTransaction,
+    ackTimeMs: number,
+  ): Promise<CheckResult> => {
     const delayMs = delays[i];
     let verdict: Verdict;
     try {
@@ -202,29 +215,43 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
         'consistency violation: cache holds a value older than the replica',
       );
     }
+    return verdict.result;
   };
 
+  /** One key's checks, in delay order, each after the previous one finished. */
   const arm = (key: string, txn: SampledTransaction, ackTimeMs: number) => {
     const token = {};
     pendingKeys.add(token);
-    let left = delays.length;
-    delays.forEach((delayMs, i) => {
+    let seenConsistent = false;
+    let seenStale = false;
+    const schedule = (i: number) => {
       const timer = setTimeout(
         () => {
           timers.delete(timer);
-          const p = runCheck(key, i, txn, ackTimeMs).finally(() => {
-            running.delete(p);
-            if (--left === 0) pendingKeys.delete(token);
-            settle();
-          });
+          const p = runCheck(key, i, txn, ackTimeMs)
+            .then((result) => {
+              seenConsistent ||= result === 'consistent';
+              seenStale ||= result === 'stale';
+              const w = within[i];
+              if (seenConsistent) w.consistent++;
+              else if (seenStale) w.stale++;
+              else w.error++;
+            })
+            .finally(() => {
+              running.delete(p);
+              if (i + 1 < delays.length && pendingKeys.has(token)) schedule(i + 1);
+              else pendingKeys.delete(token);
+              settle();
+            });
           running.add(p);
         },
-        Math.max(0, ackTimeMs + delayMs - now()),
+        Math.max(0, ackTimeMs + delays[i] - now()),
       );
       // A sampler must never keep a stopping process alive.
       timer.unref();
       timers.add(timer);
-    });
+    };
+    schedule(0);
   };
 
   return {
@@ -259,7 +286,8 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
             consistent: c.consistent,
             stale: c.stale,
             errors: c.error,
-            fraction: fraction(c),
+            within: { consistent: within[i].consistent, stale: within[i].stale, errors: within[i].error },
+            fraction: fraction(within[i]),
           };
         }),
       };

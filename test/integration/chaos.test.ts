@@ -35,26 +35,26 @@ describe('chaos: seeded fault schedules in hold-off mode', () => {
             `stale reads ${r.staleReads}/${r.reads}, sampler ${JSON.stringify(r.sampler.delays)}, ` +
             `in-tailer sampler ${JSON.stringify(r.tailerSampler)}, kafka ${JSON.stringify(r.kafka)}`,
         );
-        // Lost deletes, stale keys after quiescence, invalidations missing on Kafka, and anything a
-        // sampler found stale 10 s after the acknowledgement are failures. A stale check at 1 s is a
+        // Lost deletes, stale keys after quiescence, invalidations missing on Kafka, and a sampled key
+        // not consistent within 10 s of its acknowledgement are failures. Not consistent within 1 s is a
         // measurement (docs/consistency.md: a restarted memcached can take a stale fill until the
-        // sink's probe replays its journal), printed above, not a failure.
-        expect(r.examples.filter((e) => !e.startsWith('sampler:') || e.includes('"delayMs":10000'))).toEqual(
-          [],
-        );
+        // sink's probe replays its journal), printed above, not a failure; so is a key found stale at a
+        // later check after it was consistent (later writes' lag, not this invalidation).
+        expect(r.examples.filter((e) => !e.startsWith('sampler:'))).toEqual([]);
         expect(r.lostInvalidations).toBe(0);
         expect(r.staleKeysAfterQuiescence).toBe(0);
         expect(r.writes).toBeGreaterThan(100);
         expect(Object.values(r.faults).reduce((a, b) => a + (b ?? 0), 0)).toBeGreaterThan(0);
-        // The checker's sampler: every write's key checked once per delay (every: 1); none stale at 10 s.
+        // The checker's sampler: every write's key checked once per delay (every: 1); every one
+        // consistent within 10 s.
         const [oneSecond, tenSeconds] = r.sampler.delays;
         expect(oneSecond.checks).toBe(r.writes);
         expect(tenSeconds.checks).toBe(r.writes);
-        expect(tenSeconds.stale).toBe(0);
-        // The sampler inside cachetail tail: it ran, and found nothing stale at 10 s.
+        expect(tenSeconds.within.stale).toBe(0);
+        // The sampler inside cachetail tail: it ran, and every key it decided was consistent within 10 s.
         const inTailer = r.tailerSampler.delays[1];
-        expect(inTailer.consistent).toBeGreaterThan(0);
-        expect(inTailer.stale).toBe(0);
+        expect(inTailer.within.consistent).toBeGreaterThan(0);
+        expect(inTailer.within.stale).toBe(0);
         // Every committed write's two invalidations are on the topic (repeats after a kill are allowed).
         expect(r.kafka).toMatchObject({ expected: r.invalidations, missing: 0, unexpected: 0 });
       },

@@ -130,8 +130,24 @@ describe('the consistency sampler in cachetail tail', () => {
       pending: 0,
       ignored: 11,
       delays: [
-        { delayMs: 400, checks: 11, consistent: 10, stale: 1, errors: 0, fraction: 10 / 11 },
-        { delayMs: 1500, checks: 11, consistent: 10, stale: 1, errors: 0, fraction: 10 / 11 },
+        {
+          delayMs: 400,
+          checks: 11,
+          consistent: 10,
+          stale: 1,
+          errors: 0,
+          within: { consistent: 10, stale: 1, errors: 0 },
+          fraction: 10 / 11,
+        },
+        {
+          delayMs: 1500,
+          checks: 11,
+          consistent: 10,
+          stale: 1,
+          errors: 0,
+          within: { consistent: 10, stale: 1, errors: 0 },
+          fraction: 10 / 11,
+        },
       ],
     });
 

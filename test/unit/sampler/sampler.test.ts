@@ -36,8 +36,10 @@ describe('consistency sampler', () => {
     cache.set('k4', { state: 'value', value: 'same' });
     truth.set('k4', 'same');
     await vi.advanceTimersByTimeAsync(1000);
-    // By 10 s the stale key was invalidated again (absent).
+    // By 10 s the stale key was invalidated again (absent); k4's row moved on and its cache did not
+    // follow yet: stale at that check, but it was consistent within 1 s of its own invalidation.
     cache.delete('k2');
+    truth.set('k4', 'newer');
     await vi.advanceTimersByTimeAsync(9000);
     await s.drain();
 
@@ -49,8 +51,24 @@ describe('consistency sampler', () => {
       skipped: 0,
       pending: 0,
       delays: [
-        { delayMs: 1000, checks: 3, consistent: 2, stale: 1, errors: 0, fraction: 2 / 3 },
-        { delayMs: 10_000, checks: 3, consistent: 3, stale: 0, errors: 0, fraction: 1 },
+        {
+          delayMs: 1000,
+          checks: 3,
+          consistent: 2,
+          stale: 1,
+          errors: 0,
+          within: { consistent: 2, stale: 1, errors: 0 },
+          fraction: 2 / 3,
+        },
+        {
+          delayMs: 10_000,
+          checks: 3,
+          consistent: 2,
+          stale: 1,
+          errors: 0,
+          within: { consistent: 3, stale: 0, errors: 0 },
+          fraction: 1,
+        },
       ],
     });
     expect(warnings).toEqual([
@@ -65,11 +83,23 @@ describe('consistency sampler', () => {
         cache: 'old',
         truth: ['new', 'new'],
       },
+      {
+        key: 'k4',
+        gtid: '0-1-8',
+        delayMs: 10_000,
+        commitTimeMs: 999_000,
+        ackTimeMs: 1_000_000,
+        checkedAt: 1_010_000,
+        sinceAckMs: 10_000,
+        cache: 'same',
+        truth: ['newer', 'newer'],
+      },
     ]);
     const metrics = await registry.metrics();
     expect(metrics).toContain('cachetail_consistency_checks_total{delay="1s",result="stale"} 1');
     expect(metrics).toContain('cachetail_consistency_checks_total{delay="1s",result="consistent"} 2');
-    expect(metrics).toContain('cachetail_consistency_checks_total{delay="10s",result="consistent"} 3');
+    expect(metrics).toContain('cachetail_consistency_checks_total{delay="10s",result="consistent"} 2');
+    expect(metrics).toContain('cachetail_consistency_checks_total{delay="10s",result="stale"} 1');
     expect(metrics).toContain('cachetail_consistency_fraction{delay="10s"} 1');
     expect(metrics).toContain('cachetail_consistency_samples_total{outcome="sampled"} 3');
   });
@@ -99,7 +129,15 @@ describe('consistency sampler', () => {
     await vi.advanceTimersByTimeAsync(5);
     await s.drain();
     expect(s.report().delays).toEqual([
-      { delayMs: 5, checks: 2, consistent: 0, stale: 0, errors: 2, fraction: null },
+      {
+        delayMs: 5,
+        checks: 2,
+        consistent: 0,
+        stale: 0,
+        errors: 2,
+        within: { consistent: 0, stale: 0, errors: 2 },
+        fraction: null,
+      },
     ]);
   });
 

@@ -97,7 +97,17 @@ describe('a truth module', () => {
       skipped: 0,
       pending: 0,
       ignored: 2,
-      delays: [{ delayMs: 0, checks: 3, consistent: 2, stale: 1, errors: 0, fraction: 2 / 3 }],
+      delays: [
+        {
+          delayMs: 0,
+          checks: 3,
+          consistent: 2,
+          stale: 1,
+          errors: 0,
+          within: { consistent: 2, stale: 1, errors: 0 },
+          fraction: 2 / 3,
+        },
+      ],
     });
     await s!.close();
   });
