@@ -42,10 +42,17 @@ try {
         (r.kafka?.missing ?? 0) > 0 ||
         (mode === 'holdoff' && r.staleKeysAfterQuiescence > 0);
       failed ||= bad;
-      const s = r.sampler.delays.map((d) => `${d.delayMs}ms ${d.consistent}/${d.consistent + d.stale}`);
-      const ts = r.tailerSampler.delays.map(
-        (d) => `${d.delayMs}ms ${d.consistent}/${d.consistent + d.stale}`,
-      );
+      // Per delay: consistent within it / decided, then what the check at that delay itself found.
+      const show = (d: {
+        delayMs: number;
+        consistent: number;
+        stale: number;
+        within: { consistent: number; stale: number };
+      }) =>
+        `${d.delayMs}ms within ${d.within.consistent}/${d.within.consistent + d.within.stale} ` +
+        `(at the check ${d.consistent}/${d.consistent + d.stale})`;
+      const s = r.sampler.delays.map(show);
+      const ts = r.tailerSampler.delays.map(show);
       const k = r.kafka
         ? `kafka ${r.kafka.records} records, missing ${r.kafka.missing}, duplicates ${r.kafka.duplicates}, unexpected ${r.kafka.unexpected}`
         : 'kafka off';
