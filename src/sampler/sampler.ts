@@ -44,6 +44,11 @@ export interface ConsistencySamplerOptions {
   delaysMs?: readonly number[];
   /** Sampled keys with checks outstanding; beyond it keys are skipped (default 10,000). */
   maxPending?: number;
+  /**
+   * A check without an answer for this long is an error (default 5 s): a client whose request hangs
+   * (memjs across a server restart) must not hold its key pending for ever and fill maxPending.
+   */
+  checkTimeoutMs?: number;
   /** The cache as the application sees it. With readTruth; or give `check`. */
   readCache?: (key: string) => Promise<CacheRead>;
   /** The replica's current value for the key, in the form readCache returns; null = no row. */
@@ -122,6 +127,7 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
   const every = opts.every ?? 100;
   const delays = [...(opts.delaysMs ?? DEFAULT_SAMPLER_DELAYS_MS)].sort((a, b) => a - b);
   const maxPending = opts.maxPending ?? 10_000;
+  const checkTimeoutMs = opts.checkTimeoutMs ?? 5_000;
   const now = opts.now ?? Date.now;
   if (!Number.isInteger(every) || every < 1) throw new RangeError(`every must be an integer ≥ 1: ${every}`);
   if (delays.length === 0) throw new RangeError('delaysMs must name at least one delay');
@@ -189,11 +195,20 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
   ): Promise<CheckResult> => {
     const delayMs = delays[i];
     let verdict: Verdict;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const r = await check(key);
+      const r = await Promise.race([
+        check(key),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${checkTimeoutMs} ms`)), checkTimeoutMs);
+          timer.unref();
+        }),
+      ]);
       verdict = typeof r === 'string' ? { result: r } : r;
     } catch (err) {
       verdict = { result: 'error', error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      clearTimeout(timer);
     }
     const c = counts[i];
     c[verdict.result]++;

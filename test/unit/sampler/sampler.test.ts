@@ -141,6 +141,22 @@ describe('consistency sampler', () => {
     ]);
   });
 
+  it('a check that never answers is an error after checkTimeoutMs, and frees its key', async () => {
+    const s = createConsistencySampler({
+      every: 1,
+      delaysMs: [0],
+      checkTimeoutMs: 50,
+      check: () => new Promise<never>(() => undefined),
+    });
+    s.observe([{ keys: ['a'] }]);
+    await vi.advanceTimersByTimeAsync(60);
+    await s.drain();
+    expect(s.report()).toMatchObject({
+      pending: 0,
+      delays: [{ checks: 1, consistent: 0, stale: 0, errors: 1 }],
+    });
+  });
+
   it('skips samples above maxPending and stop() cancels armed checks', async () => {
     const check = vi.fn(() => Promise.resolve('consistent' as const));
     const s = createConsistencySampler({ every: 1, delaysMs: [1000], maxPending: 2, check });
