@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'node:net';
 import {
   createExtraServers,
   ensureKafka,
@@ -253,25 +252,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** `stats` of one memcached over the text protocol (numeric values only). */
-export function memcachedStats(hostPort: string): Promise<Record<string, number>> {
-  const i = hostPort.lastIndexOf(':');
-  return new Promise((resolve, reject) => {
-    const sock = connect(Number(hostPort.slice(i + 1)), hostPort.slice(0, i));
-    let text = '';
-    sock.setTimeout(5_000, () => sock.destroy(new Error(`memcached ${hostPort}: stats timed out`)));
-    sock.on('error', reject);
-    sock.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (!text.endsWith('END\r\n')) return;
-      sock.end();
-      const out: Record<string, number> = {};
-      for (const m of text.matchAll(/^STAT (\S+) (-?\d+(?:\.\d+)?)\r$/gm)) out[m[1]] = Number(m[2]);
-      resolve(out);
-    });
-    sock.write('stats\r\n');
-  });
-}
+/** `stats` of one memcached (the test helpers' reader, shared). */
+export { memcachedStats } from '../../test/helpers/memcached-stats.js';
 
 /** Sequence number of domain 0 in a MariaDB GTID state ('0-101-57,1-…' → 57); -1 if absent. */
 export function gtidSeq(state: string | null | undefined, domain = 0): number {

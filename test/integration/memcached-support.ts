@@ -5,13 +5,13 @@
  * server was asked to delete.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import memjs from 'memjs';
 import { startMemcached, type MemcachedServer } from '../../src/devcluster/memcached.js';
 import { isAlive, stopRegistered } from '../../src/devcluster/proc.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
+import { memcachedStats } from '../helpers/memcached-stats.js';
 
 export interface TestServers {
   baseDir: string;
@@ -73,24 +73,7 @@ export async function logSize(server: MemcachedServer): Promise<number> {
 }
 
 /** The server's `stats` counters (text protocol), e.g. cmd_flush, delete_hits, delete_misses. */
-export function serverStats(address: string): Promise<Record<string, number>> {
-  const colon = address.lastIndexOf(':');
-  return new Promise((resolve, reject) => {
-    const sock = connect(Number(address.slice(colon + 1)), address.slice(0, colon));
-    let text = '';
-    sock.setTimeout(5_000, () => sock.destroy(new Error(`memcached ${address}: stats timed out`)));
-    sock.on('error', reject);
-    sock.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (!text.endsWith('END\r\n')) return;
-      sock.end();
-      const out: Record<string, number> = {};
-      for (const m of text.matchAll(/^STAT (\S+) (-?\d+)\r$/gm)) out[m[1]] = Number(m[2]);
-      resolve(out);
-    });
-    sock.write('stats\r\n');
-  });
-}
+export const serverStats = memcachedStats;
 
 /** A silent logger unless CACHETAIL_TEST_LOG is set; tests that assert on lines pass their own. */
 export function testLogger(): Logger {
