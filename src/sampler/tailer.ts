@@ -54,9 +54,8 @@ export interface TailerSamplerDeps {
 
 export interface TailerSampler {
   sampler: ConsistencySampler;
-  /** Invalidated keys no truth source covers (not sampled). */
-  readonly ignored: number;
   observe: ConsistencySampler['observe'];
+  /** The sampler's report plus `ignored`: invalidated keys no truth source covers (not sampled). */
   report(): ReturnType<ConsistencySampler['report']> & { ignored: number };
   close(): Promise<void>;
 }
@@ -255,9 +254,6 @@ export async function createTailerSampler(
   );
   return {
     sampler,
-    get ignored() {
-      return ignored;
-    },
     observe(transactions, ackTimeMs) {
       const keep: { gtid?: string | undefined; commitTimeMs?: number | undefined; keys: string[] }[] = [];
       for (const t of transactions) {
