@@ -10,10 +10,12 @@
 import { EventEmitter } from 'node:events';
 import mysql from 'mysql2/promise';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
+import { parseMysqlGtidSet } from '../binlog/gtid/mysql-set.js';
 import { CachetailError, errorMessage } from '../errors.js';
 import {
   MARIADB_BINLOG_SEND_ANNOTATE_ROWS_EVENT,
   encodeBinlogDump,
+  encodeBinlogDumpGtid,
   encodeRegisterReplica,
   parseStreamPacket,
 } from './protocol.js';
@@ -30,6 +32,10 @@ export interface ReplicationSource {
   heartbeatMs: number;
 }
 
+/**
+ * `gtid`: MariaDB a GTID position (`0-1-100,1-2-5`), MySQL a GTID set that must hold *every*
+ * transaction before the start (as @@gtid_executed does): the server sends all those not in it.
+ */
 export type StartPosition = { kind: 'gtid'; gtid: string } | { kind: 'file'; file: string; position: number };
 
 export type Flavor = 'mariadb' | 'mysql';
@@ -238,8 +244,6 @@ export class ReplicationConnection {
       if (this.flavor === 'mysql') await this.conn.query(`SET @source_heartbeat_period = ${ns.toString()}`);
     }
     let flags = 0;
-    let file = '';
-    let position = 4;
     if (this.flavor === 'mariadb') {
       // Capability 4 = GTID aware: GTID events and GTID_LIST pass through unchanged. With the
       // SEND_ANNOTATE_ROWS flag the server sends Annotate_rows events (the statement text, with the
@@ -247,17 +251,29 @@ export class ReplicationConnection {
       await this.conn.query('SET @mariadb_slave_capability = 4');
       flags |= MARIADB_BINLOG_SEND_ANNOTATE_ROWS_EVENT;
     }
-    if (start.kind === 'gtid') {
-      if (this.flavor !== 'mariadb') {
-        throw new CachetailError('UNSUPPORTED', 'starting a MySQL dump by GTID is not implemented yet', {
-          retryable: false,
-        });
-      }
+    // MySQL: no flag. Bit 1 would ask for HEARTBEAT_V2, bit 2 (8.3+) would drop tagged transactions.
+    let dump: Buffer;
+    if (start.kind === 'gtid' && this.flavor === 'mysql') {
+      // Auto-positioning: no file name; the server finds the first file from the set itself and skips
+      // the transactions in it (sending a heartbeat past each skipped stretch).
+      dump = encodeBinlogDumpGtid({
+        serverId: source.serverId,
+        file: '',
+        position: 4,
+        flags,
+        gtidSet: parseMysqlGtidSet(start.gtid),
+      });
+    } else if (start.kind === 'gtid') {
       await this.conn.query('SET @slave_connect_state = ?', [start.gtid]);
       await this.conn.query('SET @slave_gtid_strict_mode = 1');
+      dump = encodeBinlogDump({ serverId: source.serverId, file: '', position: 4, flags });
     } else {
-      file = start.file;
-      position = start.position;
+      dump = encodeBinlogDump({
+        serverId: source.serverId,
+        file: start.file,
+        position: start.position,
+        flags,
+      });
     }
     await new Promise<void>((resolve, reject) => {
       this.core.addCommand(
@@ -268,9 +284,7 @@ export class ReplicationConnection {
         ),
       );
     });
-    this.core.addCommand(
-      new BinlogDumpCommand(encodeBinlogDump({ serverId: source.serverId, file, position, flags }), handlers),
-    );
+    this.core.addCommand(new BinlogDumpCommand(dump, handlers));
   }
 
   /** Stops reading from the socket (backpressure); the server blocks once TCP buffers fill. */
