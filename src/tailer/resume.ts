@@ -1,14 +1,17 @@
 /**
  * Where to start reading: from the checkpoint when there is one, else from the configured start.
  *
- * Resume prefers the GTID state on MariaDB: GTIDs are global across the topology, so they survive a
- * replica rebuild or RESET MASTER (which silently reuses file names and positions). A file/position is
- * only trusted on the server that wrote it. With neither usable, it is a gap: the caller applies the
- * configured gap policy, never continues silently.
+ * Resume prefers GTIDs: they are global across the topology, so they survive a replica rebuild or
+ * RESET MASTER (which silently reuses file names and positions). MariaDB resumes from its GTID position;
+ * MySQL from its GTID set, which the tailer only keeps once it is complete — every transaction before
+ * the position, as @@gtid_executed or a file's PREVIOUS_GTIDS give it — because the server sends every
+ * transaction *not* in the set. A file/position is only trusted on the server that wrote it. With
+ * neither usable, it is a gap: the caller applies the configured gap policy, never continues silently.
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { CachetailError } from '../errors.js';
 import type { ReplicationConnection, StartPosition } from '../replication/client.js';
+import { atLeast, binlogStatusStatement } from '../replication/preflight-sql.js';
 import type { Checkpoint, ServerIdentity } from './checkpoint.js';
 
 export interface ResolvedStart {
@@ -35,8 +38,11 @@ export function sameServer(a: ServerIdentity, b: ServerIdentity): boolean {
   return a.flavor === 'mysql' ? a.serverUuid === b.serverUuid : a.address === b.address;
 }
 
-/** The binlog end now. GTID state is read first: if the binlog moves between the two reads, the
- * state lags the position and a resume by GTID re-reads (re-deletes) a little — never skips. */
+/**
+ * The binlog end now, with the GTID state there (MariaDB @@gtid_binlog_pos; MySQL @@gtid_executed,
+ * complete by definition). The state is read first: if the binlog moves between the two reads, the
+ * state lags the position and a resume by GTID re-reads (re-deletes) a little — never skips.
+ */
 export async function currentEnd(conn: ReplicationConnection): Promise<ResolvedStart> {
   let gtid: string | null = null;
   if (conn.flavor === 'mariadb') {
@@ -46,11 +52,13 @@ export async function currentEnd(conn: ReplicationConnection): Promise<ResolvedS
     const [g] = await conn.query<RowDataPacket[]>('SELECT @@global.gtid_executed AS g');
     gtid = String(g?.g ?? '').replace(/\s+/g, '');
   }
-  const [row] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+  // MySQL 8.4 removed SHOW MASTER STATUS (SHOW BINARY LOG STATUS since 8.2).
+  const statement = binlogStatusStatement(conn);
+  const [row] = await conn.query<RowDataPacket[]>(statement);
   if (!row) {
     throw new CachetailError(
       'BINLOG_DISABLED',
-      'the replica has no binary log (SHOW MASTER STATUS is empty): enable log_bin and log_slave_updates=ON',
+      `the replica has no binary log (${statement} is empty): enable log_bin and ${relogSetting(conn)}=ON`,
       { retryable: false },
     );
   }
@@ -59,19 +67,30 @@ export async function currentEnd(conn: ReplicationConnection): Promise<ResolvedS
   return { start: { kind: 'file', file, position }, gtid, file, position, why: 'current end of the binlog' };
 }
 
-/** A resume point from a position we read before (checkpoint or the last whole transaction). */
+/** The setting that makes a replica write what it applies to its own binlog, by the server's name for it. */
+function relogSetting(conn: ReplicationConnection): string {
+  if (conn.flavor === 'mariadb') return 'log_slave_updates';
+  return atLeast(conn.serverVersion, [8, 0, 26]) ? 'log_replica_updates' : 'log_slave_updates';
+}
+
+/**
+ * A resume point from a position we read before (checkpoint or the last whole transaction). `p.gtid` is
+ * the MariaDB GTID position or the *complete* MySQL GTID set there (the tailer keeps none until it is
+ * complete), or null. An empty one is not used: on MySQL it would ask for the whole binlog history.
+ */
 export function resumeFrom(
   flavor: ServerIdentity['flavor'],
   p: { gtid: string | null; file: string; position: number },
   sameServerAsBefore: boolean,
 ): ResolvedStart {
-  if (flavor === 'mariadb' && p.gtid !== null && p.gtid !== '') {
+  if (p.gtid !== null && p.gtid !== '') {
+    const what = flavor === 'mariadb' ? 'GTID state' : 'GTID set';
     return {
       start: { kind: 'gtid', gtid: p.gtid },
       gtid: p.gtid,
       file: sameServerAsBefore ? p.file : '',
       position: sameServerAsBefore ? p.position : 0,
-      why: sameServerAsBefore ? 'GTID state' : 'GTID state (the server identity changed)',
+      why: sameServerAsBefore ? what : `${what} (the server identity changed)`,
     };
   }
   if (sameServerAsBefore && p.file !== '') {
