@@ -9,7 +9,7 @@
  * position is gone, the server changed without a usable GTID, an undecodable event) is never passed
  * silently: the gap policy either fails closed or flushes the regional tier and starts at the end.
  */
-import { BinlogDecoder, GtidState } from '../binlog/index.js';
+import { BinlogDecoder, GtidState, type PreviousGtidsEvent } from '../binlog/index.js';
 import { CachetailError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReconnectReason } from '../observability/labels.js';
@@ -32,7 +32,11 @@ import { TransactionAssembler, type AssemblerOptions, type KeyExtractor } from '
 export interface Position {
   file: string;
   nextPosition: number;
-  /** GTID state including this transaction; null when not known (file/position start, no GTIDs). */
+  /**
+   * GTID state including this transaction; null when not known (file/position start, no GTIDs). A MySQL
+   * set is only ever the complete one — every transaction before this position — since resuming with it
+   * asks the server for every transaction not in it; until a complete base is known it stays null.
+   */
   gtid: GtidState | null;
 }
 
@@ -308,6 +312,10 @@ export class Tailer {
         this.lastEventTime = ev.header.timestamp;
         m?.replicationLag.eventRead(ev.header.timestamp * 1000);
       }
+      if (ev.kind === 'previous_gtids' && this.identity?.flavor === 'mysql') {
+        this.previousGtids(ev);
+        return;
+      }
       if (ev.kind === 'transaction_payload') {
         // MySQL compressed transaction: inner events have no position; they belong to this event.
         for (const inner of decoder.payloadEvents(ev)) {
@@ -356,14 +364,39 @@ export class Tailer {
     this.opts.metrics?.transactions.inc();
     if (txn.keys.length > 0) this.opts.metrics?.transactionsWithKeys.inc();
     const prev = this.readPosition;
-    const gtid =
-      txn.gtid !== undefined
-        ? (prev?.gtid ?? GtidState.empty(this.identity?.flavor)).add(txn.gtid)
-        : (prev?.gtid ?? null);
-    this.readPosition = { file: txn.file, nextPosition: txn.nextPosition, gtid };
+    this.readPosition = { file: txn.file, nextPosition: txn.nextPosition, gtid: this.gtidAfter(prev, txn) };
     this.queue.push(txn, this.readPosition);
     if (this.queue.length === 0) this.acknowledgedAt = Date.now();
     this.opts.metrics?.pendingTransactions.set(this.queue.length);
+  }
+
+  /**
+   * The GTID state after `txn`. A MariaDB position is complete with one GTID per domain, so it can
+   * start from nothing. A MySQL set built from nothing would lack every transaction before the start
+   * and, used to resume, make the server send them all again (or fail on purged ones): without a
+   * complete base (gtid_executed, a checkpoint, a configured set, PREVIOUS_GTIDS) it stays null.
+   */
+  private gtidAfter(prev: Position | null, txn: CommittedTransaction): GtidState | null {
+    if (txn.gtid === undefined) return prev?.gtid ?? null;
+    if (prev?.gtid) return prev.gtid.add(txn.gtid);
+    const flavor = this.identity?.flavor;
+    return flavor === 'mysql' ? null : GtidState.empty(flavor).add(txn.gtid);
+  }
+
+  /**
+   * MySQL PREVIOUS_GTIDS opens every binlog file: all transactions of the earlier files. The server
+   * sends it only when the stream enters a file at its start, so we have read (or are resuming past)
+   * everything before it: with it the set becomes complete. Union, not replace: a set we already hold
+   * (resume by GTID) may be ahead of the file's start.
+   */
+  private previousGtids(ev: PreviousGtidsEvent): void {
+    const p = this.readPosition;
+    const base = GtidState.fromEvent(ev);
+    this.readPosition = {
+      file: p?.file ?? '',
+      nextPosition: p?.nextPosition ?? 0,
+      gtid: p?.gtid ? p.gtid.union(base) : base,
+    };
   }
 
   /** Reads until stopped; reconnects from `readPosition` after a retryable end; applies the gap policy. */
@@ -421,7 +454,7 @@ export class Tailer {
     }
   }
 
-  /** Where a reconnect resumes: the last whole transaction read (GTID state preferred on MariaDB). */
+  /** Where a reconnect resumes: the last whole transaction read (by GTID when the state is usable). */
   private resumePoint(identity: ServerIdentity): ResolvedStart {
     const p = this.readPosition;
     const before = this.identity;
