@@ -14,6 +14,7 @@ import {
   ensureKafka,
   type ExtraPair,
   type ExtraServers,
+  type ServerLine,
 } from '../../src/devcluster/index.js';
 import { startMemcached, type MemcachedServer } from '../../src/devcluster/memcached.js';
 import type { ConsistencyReport } from '../../src/sampler/index.js';
@@ -42,12 +43,15 @@ export interface ChaosEnv {
 }
 
 /**
- * `template`: a bootstrapped datadir to copy (the shared cluster's) instead of bootstrapping one.
+ * `template`: a bootstrapped datadir to copy (the shared cluster's) instead of bootstrapping one;
+ * `line`: the server line (default mariadb-10.11; the template must be of the same line).
  * `kafka`: start a broker too (Java and the jars are needed), so the tailer publishes and the schedule
  * can stop the broker.
  */
-export async function startChaosEnv(opts: { template?: string; kafka?: boolean } = {}): Promise<ChaosEnv> {
-  const extras = await createExtraServers({ template: opts.template });
+export async function startChaosEnv(
+  opts: { template?: string; line?: ServerLine; kafka?: boolean } = {},
+): Promise<ChaosEnv> {
+  const extras = await createExtraServers({ template: opts.template, line: opts.line });
   try {
     const pair = await extras.startPair({ name: PAIR });
     // Registered in the extras' PID registry: extras.stop() ends them (and the broker) too.

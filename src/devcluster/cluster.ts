@@ -1,5 +1,5 @@
-// The two-region cluster: MariaDB primary (master region) replicating to a replica (replica region), and
-// one memcached per region. Kafka is not part of startup; see kafka.ts (`ensureKafka`).
+// The two-region cluster: a database primary (master region) replicating to a replica (replica region)
+// of one server line (lines.ts: MariaDB 10.11, MariaDB 11.8 or MySQL 9.7), and one memcached per region. Kafka is not part of startup; see kafka.ts (`ensureKafka`).
 //
 // Everything lives under one base dir: datadirs, sockets, logs, and `pids/` (one file per process we
 // started). That registry is what makes teardown work across processes: the vitest global setup starts the
@@ -9,23 +9,31 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import {
-  configureReplication,
-  connect,
-  createTemplateDatadir,
-  ROOT,
-  startMariadb,
-  TAILER,
-  waitForReplicaCatchUp,
-  withConnection,
-} from './mariadb.js';
-import type { Credentials, ServerEndpoint } from './mariadb.js';
+import type { DbDriver } from './db.js';
+import { dbDriver, driverIn } from './drivers.js';
+import { DEFAULT_LINE, lineSpec, SERVER_LINES, type ServerFlavor, type ServerLine } from './lines.js';
 import { startMemcached } from './memcached.js';
+import { rootPath } from './roots.js';
+import { connect, ROOT, TAILER, withConnection } from './sql.js';
+import type { Credentials, ServerEndpoint } from './sql.js';
 import { DevclusterError, isAlive, killRegisteredSync, stopRegistered } from './proc.js';
+
+/** Which database the cluster runs. */
+export interface ClusterServer {
+  line: ServerLine;
+  flavor: ServerFlavor;
+  /** What the primary reports as VERSION(), e.g. `9.7.4-2` or `11.8.9-MariaDB-0+deb13u1-log`. */
+  version: string;
+  /** The chroot the servers run in (null: the host's own binaries). */
+  root: string | null;
+  /** The bootstrapped datadir both servers were copied from; extra servers can copy it too. */
+  template: string;
+}
 
 export interface ClusterInfo {
   /** Private to this cluster; removed by stop(). Holds logs, which is where to look when a test fails. */
   baseDir: string;
+  server: ClusterServer;
   primary: ServerEndpoint;
   replica: ServerEndpoint;
   /** Admin on both servers. */
@@ -50,7 +58,9 @@ export interface ClusterControl {
     sql: string,
     params?: unknown[],
   ): Promise<T>;
-  /** STOP SLAVE SQL_THREAD: the replica keeps fetching but stops applying, so it lags on purpose. */
+  /** The line's driver: its dialect (`driver.sql`), grants, and server starts for extra servers. */
+  readonly driver: DbDriver;
+  /** STOP SLAVE/REPLICA SQL_THREAD: the replica keeps fetching but stops applying, so it lags on purpose. */
   stopReplicaSql(): Promise<void>;
   startReplicaSql(): Promise<void>;
   /** Waits until the replica applied everything the primary had written when called (default 30 s). */
@@ -66,6 +76,8 @@ export interface StartOptions {
   /** Defaults to a fresh directory under the OS temp dir. Must be empty or a previous cluster's dir. */
   baseDir?: string;
   log?: (msg: string) => void;
+  /** The database server line (default mariadb-10.11); a line with a root builds it first if needed. */
+  line?: ServerLine;
   /**
    * Kill the cluster on SIGINT/SIGTERM/SIGHUP when no other listener handles the signal (default true).
    * An 'exit' handler that kills it is always installed.
@@ -80,19 +92,21 @@ export const OWNER_FILE = 'owner.pid';
 
 export function clusterControl(info: ClusterInfo): ClusterControl {
   const endpoint = (server: ServerRole) => (server === 'primary' ? info.primary : info.replica);
+  const driver = driverIn(info.server.line, info.server.root);
   return {
     info,
+    driver,
     connect: (server, opts = {}) => connect(endpoint(server), opts.user ?? info.root, opts.database),
     query: <T extends QueryResult>(server: ServerRole, sql: string, params: unknown[] = []) =>
       withConnection(endpoint(server), info.root, async (conn) => (await conn.query<T>(sql, params))[0]),
     stopReplicaSql: async () => {
-      await withConnection(info.replica, info.root, (conn) => conn.query('STOP SLAVE SQL_THREAD'));
+      await withConnection(info.replica, info.root, (conn) => conn.query(driver.sql.stopReplicaSql));
     },
     startReplicaSql: async () => {
-      await withConnection(info.replica, info.root, (conn) => conn.query('START SLAVE SQL_THREAD'));
+      await withConnection(info.replica, info.root, (conn) => conn.query(driver.sql.startReplicaSql));
     },
     waitForReplicaCatchUp: (timeoutMs = 30_000) =>
-      waitForReplicaCatchUp(info.primary, info.replica, timeoutMs),
+      driver.waitForReplicaCatchUp(info.primary, info.replica, timeoutMs),
   };
 }
 
@@ -100,8 +114,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   const log = opts.log ?? (() => undefined);
   const started = Date.now();
   const since = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const line = opts.line ?? DEFAULT_LINE;
+  const driver = await dbDriver(line, log);
   if (!opts.baseDir) sweepStaleClusters(log);
-  const baseDir = opts.baseDir ?? (await mkdtemp(join(tmpdir(), TMP_PREFIX)));
+  const baseDir = opts.baseDir ?? (await mkdtemp(join(driver.tmpDir, TMP_PREFIX)));
   await prepareBaseDir(baseDir);
   await writeFile(join(baseDir, OWNER_FILE), `${process.pid}\n`);
 
@@ -135,13 +151,13 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   };
 
   try {
-    log(`devcluster: base dir ${baseDir}`);
-    const template = await createTemplateDatadir(baseDir);
+    log(`devcluster: ${line} base dir ${baseDir}`);
+    const template = await driver.createTemplateDatadir(baseDir);
     log(`devcluster: template datadir ready (${since()})`);
     // allSettled, not all: on a failure no sibling may still be mid-spawn when stop() reads the registry.
     const results = await Promise.allSettled([
-      startMariadb({ baseDir, name: 'primary', serverId: 1, template }),
-      startMariadb({ baseDir, name: 'replica', serverId: 2, template }),
+      driver.startServer({ baseDir, name: 'primary', serverId: 1, template }),
+      driver.startServer({ baseDir, name: 'replica', serverId: 2, template }),
       startMemcached({ baseDir, name: 'memcached-master' }),
       startMemcached({ baseDir, name: 'memcached-replica' }),
     ]);
@@ -152,10 +168,12 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       value(results[3]),
     ];
     log(`devcluster: servers up (${since()})`);
-    await configureReplication(primary.endpoint, replica.endpoint);
-    log(`devcluster: replication running (${since()})`);
+    const version = await serverVersion(primary.endpoint, line);
+    await driver.configureReplication(primary.endpoint, replica.endpoint);
+    log(`devcluster: ${line} (${version}) replication running (${since()})`);
     const info: ClusterInfo = {
       baseDir,
+      server: { line, flavor: driver.flavor, version, root: driver.root, template },
       primary: primary.endpoint,
       replica: replica.endpoint,
       root: ROOT,
@@ -168,6 +186,23 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
     await stop();
     throw err;
   }
+}
+
+/** VERSION() of a started server; a root holding another version than its line's is refused. */
+async function serverVersion(endpoint: ServerEndpoint, line: ServerLine): Promise<string> {
+  const version = await withConnection(endpoint, ROOT, async (conn) => {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v');
+    return String(rows[0]?.v ?? '');
+  });
+  const want = lineSpec(line).versionPrefix;
+  if (!version.startsWith(want)) {
+    throw new DevclusterError(
+      'START_FAILED',
+      `the ${line} server reports version ${version}, not ${want}x: rebuild its root ` +
+        `(remove ${rootPath(line) ?? 'the host package'} and start again)`,
+    );
+  }
+  return version;
 }
 
 function value<T>(result: PromiseSettledResult<T>): T {
@@ -199,14 +234,16 @@ async function prepareBaseDir(baseDir: string): Promise<void> {
  * `isOurs` confirmed the PID still belongs to that dir.
  */
 function sweepStaleClusters(log: (msg: string) => void): void {
-  let names: string[];
-  try {
-    names = readdirSync(tmpdir()).filter((n) => n.startsWith(TMP_PREFIX));
-  } catch {
-    return;
+  const parents = [tmpdir(), ...SERVER_LINES.map(rootPath).flatMap((r) => (r ? [join(r, 'tmp')] : []))];
+  const dirs: string[] = [];
+  for (const parent of parents) {
+    try {
+      for (const n of readdirSync(parent)) if (n.startsWith(TMP_PREFIX)) dirs.push(join(parent, n));
+    } catch {
+      // no such root
+    }
   }
-  for (const name of names) {
-    const dir = join(tmpdir(), name);
+  for (const dir of dirs) {
     const ownerFile = join(dir, OWNER_FILE);
     if (!existsSync(ownerFile)) continue; // being created right now, or not ours
     const owner = Number(readFileSync(ownerFile, 'utf8'));

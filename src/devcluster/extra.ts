@@ -1,5 +1,5 @@
-// Extra MariaDB servers beside the shared cluster, for tests that need a deliberately misconfigured
-// deployment (a replica without log_slave_updates, a STATEMENT-format primary behind a ROW replica).
+// Extra database servers (of any server line) beside the shared cluster, for tests that need a
+// deliberately misconfigured deployment (a replica without log_slave_updates, a STATEMENT-format primary behind a ROW replica).
 //
 // They live in their own base dir with its own PID registry and owner file, never in the shared
 // cluster's: the shared servers stay exactly as every other test expects them. stop() ends them by PID;
@@ -8,28 +8,21 @@
 // test worker left behind.
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { OWNER_FILE, TMP_PREFIX } from './cluster.js';
-import {
-  configureReplication,
-  connect,
-  createTemplateDatadir,
-  ROOT,
-  startMariadb,
-  TAILER,
-  waitForReplicaCatchUp,
-  withConnection,
-} from './mariadb.js';
-import type { Credentials, ServerEndpoint } from './mariadb.js';
+import type { DbDriver } from './db.js';
+import { dbDriver } from './drivers.js';
+import { DEFAULT_LINE, type ServerLine } from './lines.js';
+import { connect, ROOT, TAILER, withConnection } from './sql.js';
+import type { Credentials, ServerEndpoint } from './sql.js';
 import { DevclusterError, killRegisteredSync, registeredPids, stopPid, stopRegistered } from './proc.js';
 
 export interface ExtraServerOptions {
   /** Unique among this group's servers: directory and PID registry name. */
   name: string;
   serverId: number;
-  /** mariadbd options after the devcluster defaults (ROW, annotations, log_slave_updates ON, GTID strict). */
+  /** Server options after the line's defaults (ROW, annotations, log_slave/replica_updates ON, GTIDs). */
   options?: readonly string[];
 }
 
@@ -61,6 +54,7 @@ export interface ExtraPair {
 
 export interface ExtraServers {
   readonly baseDir: string;
+  readonly driver: DbDriver;
   startServer(opts: ExtraServerOptions): Promise<ServerEndpoint>;
   startPair(opts: ExtraPairOptions): Promise<ExtraPair>;
   /**
@@ -75,11 +69,15 @@ export interface ExtraServers {
 }
 
 /**
- * A group of extra servers. `template` may name an existing bootstrapped datadir to copy (the shared
- * cluster's `<baseDir>/mariadb-template`) to skip a bootstrap; without one the group bootstraps its own.
+ * A group of extra servers of one line (default mariadb-10.11). `template` may name an existing
+ * bootstrapped datadir of the same line to copy (the shared cluster's `info.server.template`) to skip a
+ * bootstrap; without one the group bootstraps its own.
  */
-export async function createExtraServers(opts: { template?: string } = {}): Promise<ExtraServers> {
-  const baseDir = await mkdtemp(join(tmpdir(), TMP_PREFIX));
+export async function createExtraServers(
+  opts: { template?: string; line?: ServerLine } = {},
+): Promise<ExtraServers> {
+  const driver = await dbDriver(opts.line ?? DEFAULT_LINE);
+  const baseDir = await mkdtemp(join(driver.tmpDir, TMP_PREFIX));
   await writeFile(join(baseDir, OWNER_FILE), `${process.pid}\n`);
   const onExit = () => killRegisteredSync(baseDir, true);
   process.on('exit', onExit);
@@ -89,11 +87,11 @@ export async function createExtraServers(opts: { template?: string } = {}): Prom
     templatePromise ??= (async () => {
       if (opts.template && existsSync(opts.template)) {
         // A private copy: the source belongs to another process, which may delete it while we start.
-        const own = join(baseDir, 'mariadb-template');
+        const own = join(baseDir, driver.templateName);
         await cp(opts.template, own, { recursive: true });
         return own;
       }
-      return createTemplateDatadir(baseDir);
+      return driver.createTemplateDatadir(baseDir);
     })();
     return templatePromise;
   };
@@ -109,7 +107,7 @@ export async function createExtraServers(opts: { template?: string } = {}): Prom
       throw new DevclusterError('START_FAILED', `an extra server named ${server.name} already exists`);
     }
     names.add(server.name);
-    const s = await startMariadb({ baseDir, template: await template(), ...server });
+    const s = await driver.startServer({ baseDir, template: await template(), ...server });
     started.set(server.name, { server, port: s.endpoint.port });
     return s.endpoint;
   };
@@ -121,7 +119,12 @@ export async function createExtraServers(opts: { template?: string } = {}): Prom
       throw new DevclusterError('NOT_RUNNING', `no extra server named ${name}`);
     await stopPid(pid);
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-    const s = await startMariadb({ baseDir, template: await template(), ...known.server, port: known.port });
+    const s = await driver.startServer({
+      baseDir,
+      template: await template(),
+      ...known.server,
+      port: known.port,
+    });
     return s.endpoint;
   };
 
@@ -137,7 +140,7 @@ export async function createExtraServers(opts: { template?: string } = {}): Prom
       if (r.status === 'rejected') throw r.reason;
       return r.value;
     });
-    await configureReplication(primary, replica);
+    await driver.configureReplication(primary, replica);
     const endpoint = (s: 'primary' | 'replica') => (s === 'primary' ? primary : replica);
     return {
       primary,
@@ -147,12 +150,14 @@ export async function createExtraServers(opts: { template?: string } = {}): Prom
       query: <T extends RowDataPacket[]>(s: 'primary' | 'replica', sql: string, params: unknown[] = []) =>
         withConnection(endpoint(s), ROOT, async (conn) => (await conn.query<T>(sql, params))[0]),
       connect: (s, who = ROOT) => connect(endpoint(s), who),
-      waitForReplicaCatchUp: (timeoutMs = 30_000) => waitForReplicaCatchUp(primary, replica, timeoutMs),
+      waitForReplicaCatchUp: (timeoutMs = 30_000) =>
+        driver.waitForReplicaCatchUp(primary, replica, timeoutMs),
     };
   };
 
   return {
     baseDir,
+    driver,
     startServer,
     startPair,
     restartServer,

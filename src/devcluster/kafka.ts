@@ -7,7 +7,7 @@
 // broker's PID goes into the cluster's PID registry so that the cluster's stop() ends it.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterInfo } from './cluster.js';
@@ -21,6 +21,7 @@ import {
   sleep,
   spawnService,
   stopPid,
+  tryLock,
   waitUntilReady,
 } from './proc.js';
 
@@ -125,25 +126,6 @@ async function readRunning(baseDir: string): Promise<KafkaInfo | undefined> {
   if (text === undefined) return undefined;
   const kafka = JSON.parse(text) as KafkaInfo;
   return isOurs(kafka.pid, baseDir) ? kafka : undefined;
-}
-
-/**
- * An O_EXCL lock file holding the owner's PID, so that concurrent starters in different processes
- * serialise. A lock whose owner died (or that stayed empty for seconds) is removed for the next try.
- */
-async function tryLock(path: string): Promise<boolean> {
-  try {
-    const handle = await open(path, 'wx');
-    await handle.writeFile(`${process.pid}\n`);
-    await handle.close();
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const owner = Number(await readFile(path, 'utf8').catch(() => ''));
-  const ageMs = Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now());
-  if (owner > 0 ? !isAlive(owner) : ageMs > 5_000) await unlink(path).catch(() => undefined);
-  return false;
 }
 
 async function startKafka(baseDir: string, dir: string, log: (msg: string) => void): Promise<KafkaInfo> {

@@ -13,13 +13,20 @@ import {
   readFileSync,
   rmSync,
 } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { CachetailError } from '../errors.js';
 
 export type DevclusterErrorCode =
-  'BINARY_MISSING' | 'START_FAILED' | 'TIMEOUT' | 'COMMAND_FAILED' | 'LOCK_TIMEOUT' | 'NOT_RUNNING';
+  | 'BINARY_MISSING'
+  | 'START_FAILED'
+  | 'TIMEOUT'
+  | 'COMMAND_FAILED'
+  | 'LOCK_TIMEOUT'
+  | 'NOT_RUNNING'
+  | 'UNKNOWN_LINE'
+  | 'ROOT_UNAVAILABLE';
 
 export class DevclusterError extends CachetailError {
   declare readonly code: DevclusterErrorCode;
@@ -295,4 +302,23 @@ export async function withRetries<T>(attempts: number, attempt: () => Promise<T>
       if (i >= attempts || !(err instanceof DevclusterError) || !err.retryable) throw err;
     }
   }
+}
+
+/**
+ * An O_EXCL lock file holding the owner's PID, so that concurrent starters in different processes
+ * serialise. A lock whose owner died (or that stayed empty for seconds) is removed for the next try.
+ */
+export async function tryLock(path: string): Promise<boolean> {
+  try {
+    const handle = await open(path, 'wx');
+    await handle.writeFile(`${process.pid}\n`);
+    await handle.close();
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const owner = Number(await readFile(path, 'utf8').catch(() => ''));
+  const ageMs = Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now());
+  if (owner > 0 ? !isAlive(owner) : ageMs > 5_000) await unlink(path).catch(() => undefined);
+  return false;
 }

@@ -4,7 +4,6 @@
  * (where the replica re-logs the statements as row events without their text): comment mode loses the
  * keys — the comment is in the primary's binlog and not in the replica's — and outbox mode delivers them.
  */
-import { join } from 'node:path';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanupOutbox, withInvalidation } from '../../src/app/index.js';
@@ -187,7 +186,7 @@ describe('a STATEMENT-format primary behind a ROW-format replica', () => {
   let conn: Connection;
 
   beforeAll(async () => {
-    extra = await createExtraServers({ template: join(info.baseDir, 'mariadb-template') });
+    extra = await createExtraServers({ template: info.server.template, line: info.server.line });
     pair = await extra.startPair({ name: 'appstmt', primaryOptions: ['--binlog-format=STATEMENT'] });
     await pair.query('primary', schema(DB));
     await pair.waitForReplicaCatchUp();

@@ -7,7 +7,6 @@
  * Kafka topic, and both samplers (the checker's and the one inside `cachetail tail`) finding every checked
  * key consistent 1 s after its acknowledged invalidation.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startChaosEnv, type ChaosEnv } from '../../scripts/chaos/env.js';
 import { runChaos } from '../../scripts/chaos/run.js';
@@ -16,7 +15,7 @@ const info = inject('cluster');
 let env: ChaosEnv | undefined;
 
 beforeAll(async () => {
-  env = await startChaosEnv({ template: join(info.baseDir, 'mariadb-template'), kafka: true });
+  env = await startChaosEnv({ template: info.server.template, line: info.server.line, kafka: true });
 });
 
 afterAll(async () => {

@@ -11,8 +11,10 @@ import type { KafkaInfo } from '../../src/devcluster/index.js';
 
 const info = inject('cluster');
 const control = clusterControl(info);
+const { sql } = control.driver;
+const mysql = info.server.flavor === 'mysql';
 
-describe('devcluster MariaDB pair', () => {
+describe(`devcluster ${info.server.line} pair`, () => {
   beforeAll(async () => {
     await control.query(
       'primary',
@@ -21,7 +23,47 @@ describe('devcluster MariaDB pair', () => {
     );
   });
 
-  it('uses distinct server ids and ROW binlogs with annotations on both servers', async () => {
+  it('runs the version of its line', async () => {
+    const [row] = await control.query('replica', 'SELECT VERSION() AS v');
+    expect(String(row?.v)).toBe(info.server.version);
+    expect(info.server.version.startsWith(info.server.line.split('-')[1])).toBe(true);
+    expect(/mariadb/i.test(info.server.version)).toBe(!mysql);
+  });
+
+  it('is configured like a production pair of its line (binlogs, annotations, GTIDs, applier)', async () => {
+    if (mysql) await expectMysqlSettings();
+    else await expectMariadbSettings();
+  });
+
+  async function expectMysqlSettings(): Promise<void> {
+    // GTIDs on, ROW binlogs with Rows_query events on both servers, MySQL's multi-threaded applier.
+    for (const server of ['primary', 'replica'] as const) {
+      const [row] = await control.query(
+        server,
+        `SELECT @@server_id AS id, @@log_bin AS logBin, @@binlog_format AS format, @@gtid_mode AS gtidMode,
+                @@enforce_gtid_consistency AS enforce, @@binlog_rows_query_log_events AS rowsQuery,
+                @@log_replica_updates AS replicaUpdates, @@replica_parallel_workers AS workers,
+                @@replica_preserve_commit_order AS preserveOrder, @@port AS port`,
+      );
+      expect(row).toEqual({
+        id: server === 'primary' ? 1 : 2,
+        logBin: 1,
+        format: 'ROW',
+        gtidMode: 'ON',
+        enforce: 'ON',
+        rowsQuery: 1,
+        replicaUpdates: 1,
+        workers: 4,
+        preserveOrder: 1,
+        port: info[server].port,
+      });
+    }
+    const [status] = await control.query('replica', sql.replicaStatus);
+    expect(status).toMatchObject({ Auto_Position: 1, Replica_IO_Running: 'Yes', Replica_SQL_Running: 'Yes' });
+  }
+
+  async function expectMariadbSettings(): Promise<void> {
+    // Distinct server ids, ROW binlogs with annotations on both servers, the replica re-logging them.
     for (const server of ['primary', 'replica'] as const) {
       const [row] = await control.query(
         server,
@@ -39,9 +81,9 @@ describe('devcluster MariaDB pair', () => {
         port: info[server].port,
       });
     }
-  });
+  }
 
-  it('replicates a write and the replica re-logs it with its Annotate_rows comment', async () => {
+  it('replicates a write and the replica re-logs it with its statement event and comment', async () => {
     const marker = `devcluster-${Date.now()}`;
     await control.query('primary', `INSERT INTO devcluster_test.users VALUES (1, 'ada') /* ${marker} */`);
     await control.waitForReplicaCatchUp();
@@ -49,13 +91,16 @@ describe('devcluster MariaDB pair', () => {
     const rows = await control.query('replica', 'SELECT id, name FROM devcluster_test.users');
     expect(rows).toEqual([{ id: 1, name: 'ada' }]);
 
-    const [status] = await control.query('replica', 'SHOW MASTER STATUS');
+    const [status] = await control.query('replica', sql.binlogStatus);
     const events = await control.query('replica', `SHOW BINLOG EVENTS IN '${String(status?.File)}'`);
-    const annotations = events.filter((e) => e.Event_type === 'Annotate_rows').map((e) => String(e.Info));
+    // MariaDB's Annotate_rows shows the statement; MySQL's Rows_query shows it behind '# '.
+    const type = mysql ? 'Rows_query' : 'Annotate_rows';
+    const statement = `INSERT INTO devcluster_test.users VALUES (1, 'ada') /* ${marker} */`;
+    const annotations = events.filter((e) => e.Event_type === type).map((e) => String(e.Info));
     expect(annotations.filter((text) => text.includes(marker))).toEqual([
-      `INSERT INTO devcluster_test.users VALUES (1, 'ada') /* ${marker} */`,
+      mysql ? `# ${statement}` : statement,
     ]);
-    const annotated = events.find((e) => e.Event_type === 'Annotate_rows' && String(e.Info).includes(marker));
+    const annotated = events.find((e) => e.Event_type === type && String(e.Info).includes(marker));
     expect(annotated?.Server_id).toBe(1); // re-logged, not rewritten: the origin server id is kept
   });
 
@@ -77,15 +122,16 @@ describe('devcluster MariaDB pair', () => {
   it('lets the tailer account read binlog status and settings on the replica, and nothing more', async () => {
     const conn = await control.connect('replica', { user: info.tailerUser });
     try {
-      const [master] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+      const [master] = await conn.query<RowDataPacket[]>(sql.binlogStatus);
       expect(master[0]?.File).toMatch(/^mysql-bin\.\d{6}$/);
       const [settings] = await conn.query<RowDataPacket[]>(
-        'SELECT @@global.log_slave_updates AS lsu, @@global.binlog_format AS format',
+        `SELECT @@global.${mysql ? 'log_replica_updates' : 'log_slave_updates'} AS lsu,
+                @@global.binlog_format AS format`,
       );
       expect(settings).toEqual([{ lsu: 1, format: 'ROW' }]);
-      const [slave] = await conn.query<RowDataPacket[]>('SHOW SLAVE STATUS');
-      expect(slave[0]?.Slave_SQL_Running).toBe('Yes');
-      await expect(conn.query('STOP SLAVE')).rejects.toMatchObject({
+      const [slave] = await conn.query<RowDataPacket[]>(sql.replicaStatus);
+      expect(slave[0]?.[mysql ? 'Replica_SQL_Running' : 'Slave_SQL_Running']).toBe('Yes');
+      await expect(conn.query(sql.stopReplica)).rejects.toMatchObject({
         code: 'ER_SPECIFIC_ACCESS_DENIED_ERROR',
       });
       await expect(conn.query('SELECT * FROM devcluster_test.users')).rejects.toMatchObject({

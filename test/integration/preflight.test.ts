@@ -6,7 +6,6 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { annotate } from '../../src/annotate/index.js';
@@ -61,7 +60,7 @@ const failed = (report: PreflightReport) => report.checks.filter((c) => c.status
 
 beforeAll(async () => {
   // Copying the shared cluster's bootstrapped datadir saves a mariadb-install-db run.
-  extra = await createExtraServers({ template: join(info.baseDir, 'mariadb-template') });
+  extra = await createExtraServers({ template: info.server.template, line: info.server.line });
   // allSettled: afterAll must not stop the group while a sibling is still being spawned.
   const pairs = await Promise.allSettled([
     extra.startPair({ name: 'lsu-off', replicaOptions: ['--log-slave-updates=OFF'] }),
@@ -382,7 +381,7 @@ function statusesLine(mark: string, ids: string[]): string[] {
 
 describe('devcluster extra servers', () => {
   it('start with custom options and are stopped by PID through their own registry', async () => {
-    const group = await createExtraServers({ template: join(info.baseDir, 'mariadb-template') });
+    const group = await createExtraServers({ template: info.server.template, line: info.server.line });
     try {
       const server = await group.startServer({
         name: 'no-binlog',

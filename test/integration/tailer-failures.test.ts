@@ -110,7 +110,7 @@ async function writeThenPurge(prefix: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  extras = await createExtraServers({ template: join(info.baseDir, 'mariadb-template') });
+  extras = await createExtraServers({ template: info.server.template, line: info.server.line });
   pair = await extras.startPair({ name: 'fail' });
   await pair.query(
     'primary',
