@@ -5,7 +5,7 @@
  * PREVIOUS_GTIDS — and then grows per transaction (tagged GTIDs included). MariaDB is unchanged: its
  * position is complete from the first GTID.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -136,8 +136,10 @@ class FileStream {
 }
 
 const tailers: Tailer[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   for (const t of tailers.splice(0)) await t.stop(1_000).catch(() => undefined);
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 function makeTailer(
@@ -187,6 +189,7 @@ async function reconnectStart(conn: FakeConnection, next: FakeConnection): Promi
 describe('MySQL GTID state in the tailer', () => {
   it('a file/position start keeps no set (it would be partial) until PREVIOUS_GTIDS of the next file makes it complete', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ct-gtid-'));
+    dirs.push(dir);
     const store = new CheckpointStore(dir);
     const end = { gtid: '', file: 'x', position: 4 };
     const conns = [
