@@ -20,6 +20,7 @@ export {
   type ReadThroughStats,
 } from './read-through.js';
 export { ENVELOPE_VERSION, decodeEnvelope, encodeEnvelope } from './envelope.js';
+export { lastWriteGtid, serverFlavor, trackWriteGtids, trackedGtids, type ServerFlavor } from './gtid.js';
 export {
   DEFAULT_CARRIER_TABLE,
   DEFAULT_OUTBOX_TABLE,

@@ -60,6 +60,8 @@ export interface ClusterControl {
   ): Promise<T>;
   /** The line's driver: its dialect (`driver.sql`), grants, and server starts for extra servers. */
   readonly driver: DbDriver;
+  /** Everything the server has binlogged, as its GTID state (MariaDB gtid_binlog_pos, MySQL gtid_executed). */
+  gtidState(server: ServerRole): Promise<string>;
   /** STOP SLAVE/REPLICA SQL_THREAD: the replica keeps fetching but stops applying, so it lags on purpose. */
   stopReplicaSql(): Promise<void>;
   startReplicaSql(): Promise<void>;
@@ -99,6 +101,11 @@ export function clusterControl(info: ClusterInfo): ClusterControl {
     connect: (server, opts = {}) => connect(endpoint(server), opts.user ?? info.root, opts.database),
     query: <T extends QueryResult>(server: ServerRole, sql: string, params: unknown[] = []) =>
       withConnection(endpoint(server), info.root, async (conn) => (await conn.query<T>(sql, params))[0]),
+    gtidState: async (server) =>
+      withConnection(endpoint(server), info.root, async (conn) => {
+        const [rows] = await conn.query<RowDataPacket[]>(driver.sql.gtidState);
+        return String(rows[0]?.gtid ?? '').replace(/\s+/g, '');
+      }),
     stopReplicaSql: async () => {
       await withConnection(info.replica, info.root, (conn) => conn.query(driver.sql.stopReplicaSql));
     },
