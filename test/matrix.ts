@@ -59,7 +59,9 @@ export function serverMatrix(env: NodeJS.ProcessEnv = process.env): Matrix {
     }
     lines.push(line);
   }
-  const all = readdirSync(new URL('./integration', import.meta.url)).filter((f) => f.endsWith('.test.ts'));
+  const all = readdirSync(new URL('./integration', import.meta.url))
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort();
   const serverBound = all.filter((f) => !LINE_INDEPENDENT.includes(f));
   // Line-independent files and the not-yet-ported ones go with the default line, or the first one asked.
   const home = lines.includes(DEFAULT_LINE) ? DEFAULT_LINE : lines[0];
