@@ -23,6 +23,7 @@ import { KafkajsProducer, type RecordProducer } from '../sinks/kafka/producer.js
 import { KafkaSink } from '../sinks/kafka/sink.js';
 import type { ServerIdentity } from './checkpoint.js';
 import { CheckpointStore } from './checkpoint.js';
+import { ReplicaCommitGate } from './commit-gate.js';
 import { annotationExtractor } from './create.js';
 import { spillFactory } from './spill.js';
 import { Tailer } from './tailer.js';
@@ -92,6 +93,8 @@ export function createKafkaTailer(
     metrics: metrics?.tailer,
     log: tlog,
     connect: (s) => ReplicationConnection.open(s),
+    // Consumers apply these records to other tiers: the same early-delete race as memcached's.
+    commitGate: new ReplicaCommitGate({ open: () => ReplicationConnection.open(source), log: tlog }),
     checkpoints,
     checkpointIntervalMs: config.checkpoint.intervalMs,
     // Kafka cannot be "flushed": on a gap this tailer stops and reports, whatever the memcached policy.

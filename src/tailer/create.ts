@@ -9,6 +9,7 @@ import { assertPreflight, runPreflight } from '../replication/preflight.js';
 import { MemcachedSink, memcachedSinkOptions } from '../sinks/memcached/sink.js';
 import type { CommittedTransaction } from '../sinks/sink.js';
 import { CheckpointStore } from './checkpoint.js';
+import { ReplicaCommitGate } from './commit-gate.js';
 import { spillFactory } from './spill.js';
 import type { KeyExtractor } from './transactions.js';
 import { Tailer } from './tailer.js';
@@ -89,6 +90,7 @@ export function createTailer(
     metrics,
     log,
     connect: (source) => ReplicationConnection.open(source),
+    commitGate: new ReplicaCommitGate({ open: () => ReplicationConnection.open(config.source), log }),
     checkpoints,
     checkpointIntervalMs: config.checkpoint.intervalMs,
     gapPolicy: config.gapPolicy,

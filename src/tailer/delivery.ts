@@ -27,6 +27,11 @@ export interface DeliveryQueueOptions {
   resume: () => void;
   onDelivered: (keys: number, transactions: readonly CommittedTransaction[]) => void;
   onFailed: (err: Error) => void;
+  /**
+   * Runs before each batch goes to the sink (the replica commit gate, ./commit-gate.ts); the batch waits
+   * for it. A rejection is handled like a sink failure.
+   */
+  beforeDeliver?: (batch: InvalidationBatch, signal: AbortSignal) => Promise<void>;
 }
 
 export class DeliveryQueue<P> {
@@ -85,6 +90,7 @@ export class DeliveryQueue<P> {
   /** Sends one batch; false when the queue stopped (closed, or the sink failed). */
   private async send(batch: InvalidationBatch, signal: AbortSignal): Promise<boolean> {
     try {
+      await this.opts.beforeDeliver?.(batch, signal);
       await this.opts.sink.deliver(batch, signal);
       return true;
     } catch (err) {

@@ -17,6 +17,7 @@ import type { TailerMetrics } from '../observability/metrics.js';
 import type { ReplicationConnection, ReplicationSource, StartPosition } from '../replication/client.js';
 import type { CommittedTransaction, Sink } from '../sinks/sink.js';
 import type { CheckpointStore, ServerIdentity } from './checkpoint.js';
+import type { CommitGate } from './commit-gate.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { DeliveryQueue } from './delivery.js';
 import {
@@ -69,6 +70,12 @@ export interface TailerOptions {
   metrics?: TailerMetrics;
   /** Called after each acknowledged delivery (metrics of the sink, dashboards, samplers). */
   onDelivered?: (keys: number, transactions: readonly CommittedTransaction[]) => void;
+  /**
+   * Waits before each delivery until the replica has committed the batch (./commit-gate.ts): the
+   * binlog holds a transaction before the replica's rows show it. Without one, keys go to the sink as
+   * soon as the commit event was read. Closed by stop().
+   */
+  commitGate?: CommitGate;
 }
 
 export interface TailerStats {
@@ -161,6 +168,7 @@ export class Tailer {
         )
       : null;
     const m = opts.metrics;
+    const gate = opts.commitGate;
     this.queue = new DeliveryQueue({
       sink: opts.sink,
       maxBatchKeys: opts.maxBatchKeys,
@@ -185,6 +193,7 @@ export class Tailer {
         opts.onDelivered?.(keys, transactions);
       },
       onFailed: (err) => this.fail(err),
+      beforeDeliver: gate ? (batch, signal) => gate.wait(batch.transactions, signal) : undefined,
     });
   }
 
@@ -250,6 +259,7 @@ export class Tailer {
     this.conn?.close();
     this.streamEnded?.(undefined);
     await this.queue.drain(drainMs);
+    this.opts.commitGate?.close();
     if (this.state !== 'failed') this.state = 'stopped';
     await this.checkpointWriter?.stop();
     await this.done.catch(() => undefined);

@@ -3,6 +3,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { ReplicationConnection } from '../../src/replication/client.js';
 import { MemcachedSink } from '../../src/sinks/memcached/sink.js';
 import type { Sink } from '../../src/sinks/sink.js';
+import { ReplicaCommitGate } from '../../src/tailer/commit-gate.js';
 import { annotationExtractor } from '../../src/tailer/create.js';
 import { Tailer, type TailerOptions } from '../../src/tailer/tailer.js';
 
@@ -21,21 +22,27 @@ export async function startTailer<S extends Sink>(
   const sink = wrap(
     new MemcachedSink({ servers: [info.memcached.replica], timeoutMs: 1_000, retries: 1_000, log }),
   );
+  const source = {
+    host: info.replica.host,
+    port: info.replica.port,
+    user: info.tailerUser.user,
+    password: info.tailerUser.password,
+    serverId: nextServerId++,
+    connectTimeoutMs: 5_000,
+    heartbeatMs: 1_000,
+  };
   const tailer = new Tailer({
-    source: {
-      host: info.replica.host,
-      port: info.replica.port,
-      user: info.tailerUser.user,
-      password: info.tailerUser.password,
-      serverId: nextServerId++,
-      connectTimeoutMs: 5_000,
-      heartbeatMs: 1_000,
-    },
+    source,
     start: { kind: 'current' },
     sink,
     extract: annotationExtractor(log),
     log,
-    connect: (source) => ReplicationConnection.open(source),
+    connect: (s) => ReplicationConnection.open(s),
+    // As in production (src/tailer/create.ts): deliver only what the replica has committed.
+    commitGate: new ReplicaCommitGate({
+      open: () => ReplicationConnection.open(extra.source ?? source),
+      log,
+    }),
     maxBatchKeys: 1_000,
     maxPendingTransactions: 1_000,
     ...extra,
