@@ -26,7 +26,7 @@ export interface ExtractOptions extends LexOptions {
    * text), and a key is taken only when every remaining one reads it as an annotation key — so also the
    * session's real mode: user data is never read as an annotation (`'\'' /* MEMCACHE_DIRTY k *\/'` is one
    * string under NO_BACKSLASH_ESCAPES). A key only some of them read is reported `ambiguous-sql-mode`.
-   * The other fields are ignored.
+   * The sql_mode fields are then ignored (`mysql` is not).
    */
   readonly sqlModeUnknown?: boolean;
 }
@@ -66,7 +66,7 @@ const MODES_THAT_DIFFER: readonly (readonly LexOptions[])[] = [0, 1, 2, 3].map((
  */
 export function extractAnnotations(sql: string | Uint8Array, opts: ExtractOptions = {}): ExtractResult {
   if (!opts.sqlModeUnknown) return extractWith(sql, opts).result;
-  const differ = modesThatDiffer(sql);
+  const differ = opts.mysql ? modesThatDiffer(sql).map((m) => ({ ...m, mysql: true })) : modesThatDiffer(sql);
   // One lexing (the common case): nothing to agree with, so its result is the answer as it stands.
   if (differ.length === 1) return extractWith(sql, differ[0]).result;
   const runs = differ.map((mode) => extractWith(sql, mode));

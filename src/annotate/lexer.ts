@@ -12,6 +12,11 @@ export interface LexOptions {
   readonly noBackslashEscapes?: boolean;
   /** sql_mode ANSI_QUOTES: "…" is an identifier, in which a backslash never escapes. */
   readonly ansiQuotes?: boolean;
+  /**
+   * The text was lexed by MySQL, not MariaDB: slash-star-M-bang (MariaDB's own executable comment) is
+   * a plain comment there, ending at the first star-slash whatever quotes it holds.
+   */
+  readonly mysql?: boolean;
 }
 
 const SQL_MODE_ANSI_QUOTES = 0x4n;
@@ -28,8 +33,8 @@ export function lexOptionsFromSqlMode(sqlMode: bigint): LexOptions {
 /**
  * - string, identifier: '…', "…", `…` (quotes included)
  * - comment: a plain block comment; hint: an optimizer hint; both end at the first star-slash
- * - executable: the versioned forms that start with slash-star-bang or slash-star-M-bang. Their content
- *   is SQL, so quotes inside are honoured when looking for the end.
+ * - executable: the versioned forms that start with slash-star-bang or (MariaDB only) slash-star-M-bang.
+ *   Their content is SQL, so quotes inside are honoured when looking for the end.
  * - line-comment: # or "-- " up to (not including) the newline
  */
 export type RegionKind = 'string' | 'identifier' | 'comment' | 'hint' | 'executable' | 'line-comment';
@@ -140,7 +145,7 @@ export function scanSql(sql: string, opts: LexOptions, visit: RegionVisitor): vo
       const k = sql.charCodeAt(i + 2);
       let end: number;
       let kind: RegionKind;
-      if (k === BANG || (k === UPPER_M && sql.charCodeAt(i + 3) === BANG)) {
+      if (k === BANG || (k === UPPER_M && sql.charCodeAt(i + 3) === BANG && opts.mysql !== true)) {
         kind = 'executable';
         end = skipExecutable(sql, i + (k === BANG ? 3 : 4), opts);
       } else {

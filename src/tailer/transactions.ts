@@ -46,6 +46,7 @@ export interface AssemblerOptions {
 
 const MARIADB_GTID_FLAG_STANDALONE = 0x01;
 const SQL_MODE_UNKNOWN: ExtractOptions = Object.freeze({ sqlModeUnknown: true });
+const SQL_MODE_UNKNOWN_MYSQL: ExtractOptions = Object.freeze({ sqlModeUnknown: true, mysql: true });
 
 function leadingWord(sql: string): string {
   const m = /^\s*([A-Za-z]+)(?:\s+([A-Za-z]+))?/.exec(sql);
@@ -69,6 +70,8 @@ export class TransactionAssembler {
    * data can never be read as an annotation (ExtractOptions.sqlModeUnknown).
    */
   private lex: LexOptions | null = null;
+  /** The binlog is MySQL's (its FORMAT_DESCRIPTION says so): its lexer has no slash-star-M-bang comments. */
+  private mysql = false;
   private readonly outbox: OutboxDecoder | null;
 
   constructor(
@@ -125,6 +128,7 @@ export class TransactionAssembler {
         this.addKeys(ev.sql);
         return null;
       case 'format_description':
+        this.mysql = !ev.mariadb;
         this.outbox?.setFlavor(ev.mariadb);
         return null;
       case 'table_map':
@@ -147,7 +151,9 @@ export class TransactionAssembler {
   }
 
   private query(ev: Extract<BinlogEvent, { kind: 'query' }>): CommittedTransaction | null {
-    if (ev.statusVars.sqlMode !== undefined) this.lex = lexOptionsFromSqlMode(ev.statusVars.sqlMode);
+    if (ev.statusVars.sqlMode !== undefined) {
+      this.lex = { ...lexOptionsFromSqlMode(ev.statusVars.sqlMode), mysql: this.mysql };
+    }
     const word = leadingWord(ev.sql);
     if (word === 'BEGIN' || word === 'XA START') {
       if (!this.open) this.open = { gtid: undefined, explicit: true, keys: new Set() };
@@ -164,7 +170,8 @@ export class TransactionAssembler {
   }
 
   private addKeys(sql: string): void {
-    const { keys, writerTimeMs } = this.extract(sql, this.lex ?? SQL_MODE_UNKNOWN);
+    const lex = this.lex ?? (this.mysql ? SQL_MODE_UNKNOWN_MYSQL : SQL_MODE_UNKNOWN);
+    const { keys, writerTimeMs } = this.extract(sql, lex);
     this.addExtracted(keys, writerTimeMs);
   }
 

@@ -62,4 +62,14 @@ describe('scanSql', () => {
     expect(regions('"a\\" x', { ansiQuotes: true })).toEqual([['identifier', '"a\\"', true]]);
     expect(regions('"a\\" x')).toEqual([['string', '"a\\" x', false]]);
   });
+
+  it('MySQL has no slash-star-M-bang executable comment: there it is a plain comment', () => {
+    const sql = "/*M!100100 it's */ x";
+    expect(regions(sql, { mysql: true })).toEqual([['comment', "/*M!100100 it's */", true]]);
+    expect(regions(sql)).toEqual([['executable', sql, false]]);
+    // slash-star-bang stays executable on MySQL.
+    expect(regions("/*!80000 SET a='*/' */ b", { mysql: true })).toEqual([
+      ['executable', "/*!80000 SET a='*/' */", true],
+    ]);
+  });
 });

@@ -24,6 +24,13 @@ export interface AdversarialCase {
   e2e?: boolean;
   /** sql_mode flags the e2e session must set for this statement. */
   sqlMode?: 'ANSI_QUOTES' | 'NO_BACKSLASH_ESCAPES';
+  /**
+   * The one server flavor whose lexing the case is about (its `keys` are for that lexing, and the e2e
+   * run executes it only there): MariaDB's slash-star-M-bang executable comment is a plain comment to
+   * MySQL, so such text means something else, or is no valid SQL, on the other flavor. Unset: both
+   * flavors lex the text alike.
+   */
+  server?: 'mariadb' | 'mysql';
 }
 
 /** Annotation look-alikes a user might store. */
@@ -53,6 +60,7 @@ interface Context {
   identifier?: boolean;
   /** N'…' is the national charset, utf8mb3: no characters beyond U+FFFF on a real server. */
   bmpOnly?: boolean;
+  server?: AdversarialCase['server'];
 }
 
 const INSERT = 'INSERT INTO adv.notes (body) VALUES';
@@ -83,7 +91,11 @@ const CONTEXTS: Context[] = [
     sqlMode: 'NO_BACKSLASH_ESCAPES',
   },
   { name: "'…' in /*!50000 */", wrap: (p) => `${INSERT} (/*!50000 '${bs(p).replace(/'/g, "\\'")}' */)` },
-  { name: "'…' in /*M!100000 */", wrap: (p) => `${INSERT} (/*M!100000 '${bs(p).replace(/'/g, "''")}' */)` },
+  {
+    name: "'…' in /*M!100000 */",
+    wrap: (p) => `${INSERT} (/*M!100000 '${bs(p).replace(/'/g, "''")}' */)`,
+    server: 'mariadb',
+  },
 ];
 
 function generated(): AdversarialCase[] {
@@ -95,7 +107,7 @@ function generated(): AdversarialCase[] {
       const e2e =
         !(c.identifier && (astral || payload.includes('\u0000') || /\s$/.test(payload))) &&
         !(c.bmpOnly && astral);
-      const base = { lex: c.lex, sqlMode: c.sqlMode, e2e };
+      const base = { lex: c.lex, sqlMode: c.sqlMode, e2e, ...(c.server ? { server: c.server } : {}) };
       const sql = c.wrap(payload);
       out.push({ name: `${c.name}: ${pname}`, sql, keys: [], ...base });
       n++;
@@ -183,6 +195,20 @@ const HAND: AdversarialCase[] = [
   { name: '/*!50000 */', sql: 'SELECT 1 /*!50000 MEMCACHE_DIRTY x:11 */', keys: [] },
   { name: '/*M! */', sql: 'SELECT 1 /*M! MEMCACHE_DIRTY x:12 */', keys: [] },
   { name: '/*M!100000 */', sql: 'SELECT 1 /*M!100000 MEMCACHE_DIRTY x:13 */', keys: [] },
+  {
+    name: 'MySQL: /*M! is a plain comment, its quote is no string, then a real annotation',
+    sql: `${INSERT} ('a') /*M! it's */ /* MEMCACHE_DIRTY ok:18 */`,
+    keys: ['ok:18'],
+    server: 'mysql',
+    e2e: true,
+  },
+  {
+    name: 'MySQL: an annotation look-alike after /*M! inside the same plain comment',
+    sql: `${INSERT} ('a') /*M!100000 /* MEMCACHE_DIRTY x:27 */`,
+    keys: [],
+    server: 'mysql',
+    e2e: true,
+  },
   { name: 'unexecuted version, ! blanked', sql: 'SELECT 1 /* 999999 MEMCACHE_DIRTY x:14 */', keys: [] },
   { name: 'plain comment nested in /*!', sql: 'SELECT 1 /*!99999 /* MEMCACHE_DIRTY x:15 */ */', keys: [] },
   { name: 'optimizer hint', sql: 'SELECT /*+ MEMCACHE_DIRTY x:16 */ 1', keys: [] },

@@ -1,6 +1,7 @@
 /**
  * The adversarial statement set against the pure extractor: exactly the expected keys, case by case, with
- * the statement's sql_mode known (QUERY events) and unknown (MariaDB Annotate_rows).
+ * the statement's sql_mode known (QUERY events) and unknown (MariaDB Annotate_rows), lexed as MariaDB and
+ * as MySQL (a case about one flavor's lexing only as that one).
  */
 import { describe, expect, it } from 'vitest';
 import { extractAnnotations } from '../../../src/annotate/index.js';
@@ -15,7 +16,13 @@ describe('adversarial statements (pure extractor)', () => {
   });
 
   it.each(ADVERSARIAL.map((c) => [c.name, c] as const))('%s', (_, c) => {
-    expect(extractAnnotations(c.sql, c.lex).keys).toEqual(c.keys);
-    expect(extractAnnotations(c.sql, { sqlModeUnknown: true }).keys).toEqual(c.unknownKeys ?? c.keys);
+    const flavors = c.server ? [c.server] : (['mariadb', 'mysql'] as const);
+    for (const flavor of flavors) {
+      const mysql = flavor === 'mysql';
+      expect(extractAnnotations(c.sql, { ...c.lex, mysql }).keys, flavor).toEqual(c.keys);
+      expect(extractAnnotations(c.sql, { sqlModeUnknown: true, mysql }).keys, flavor).toEqual(
+        c.unknownKeys ?? c.keys,
+      );
+    }
   });
 });

@@ -80,4 +80,26 @@ describe('the sql_mode of Annotate_rows', () => {
     f.add((o) => buildXid({ xid: 2n }, o));
     expect(keysPerTransaction(f)).toEqual([['path:1'], []]);
   });
+
+  it('lexes a MySQL binlog as MySQL did: /*M! is a plain comment there, with a known or unknown sql_mode', () => {
+    // MySQL executes this (the comment ends at the first */); MariaDB would read SQL after /*M! and
+    // find an unterminated string, swallowing the annotation.
+    const text = "INSERT INTO t VALUES ('a') /*M! it's */ /* MEMCACHE_DIRTY ok:1 */";
+    const sid = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+    const mysql = new BinlogFileBuilder({ serverVersion: '9.7.4' });
+    mysql.add((o) => buildMysqlGtid({ sid, gno: 1n }, o));
+    mysql.add((o) => buildQuery({ sql: 'BEGIN', statusVars: { flags2: 0, sqlMode: 0n } }, o));
+    mysql.add((o) => buildRowsQuery({ sql: text }, o));
+    mysql.add((o) => buildXid({ xid: 1n }, o));
+    mysql.add((o) => buildMysqlGtid({ sid, gno: 2n }, o));
+    mysql.add((o) => buildRowsQuery({ sql: text }, o)); // no BEGIN before it: sql_mode unknown
+    mysql.add((o) => buildXid({ xid: 2n }, o));
+    expect(keysPerTransaction(mysql)).toEqual([['ok:1'], ['ok:1']]);
+
+    const mariadb = new BinlogFileBuilder({ serverVersion: '11.8.9-MariaDB' });
+    mariadb.add((o) => buildMariadbGtid({ seqNo: 1n }, o));
+    mariadb.add((o) => buildAnnotateRows({ sql: text }, o));
+    mariadb.add((o) => buildXid({ xid: 1n }, o));
+    expect(keysPerTransaction(mariadb)).toEqual([[]]);
+  });
 });
