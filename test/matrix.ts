@@ -9,6 +9,7 @@
 import { readdirSync } from 'node:fs';
 import {
   DEFAULT_LINE,
+  lineSpec,
   LINES_ENV,
   requestedLines,
   rootState,
@@ -34,6 +35,13 @@ export const LINE_INDEPENDENT: readonly string[] = [
  */
 export const EVERY_LINE: readonly string[] = ['devcluster.test.ts'];
 
+/**
+ * Integration files about features only MySQL has (tagged GTIDs, compressed transaction payloads, the
+ * replica_preserve_commit_order applier, COM_BINLOG_DUMP_GTID): they run on the MySQL lines and on no
+ * MariaDB line, and the run's first lines say where they run.
+ */
+export const MYSQL_ONLY: readonly string[] = ['mysql-features.test.ts'];
+
 export interface Matrix {
   lines: ServerLine[];
   /** Lines left out, and why (never in CI). */
@@ -42,6 +50,8 @@ export interface Matrix {
   files: Map<ServerLine, string[]>;
   /** Per line, the server-bound files that do not run on it yet. */
   notYet: Map<ServerLine, string[]>;
+  /** The MYSQL_ONLY files and the lines of this run they run on (none when no MySQL line runs). */
+  mysqlOnly: { files: string[]; lines: ServerLine[] };
 }
 
 export function serverMatrix(env: NodeJS.ProcessEnv = process.env): Matrix {
@@ -67,19 +77,23 @@ export function serverMatrix(env: NodeJS.ProcessEnv = process.env): Matrix {
   const home = lines.includes(DEFAULT_LINE) ? DEFAULT_LINE : lines[0];
   const files = new Map<ServerLine, string[]>();
   const notYet = new Map<ServerLine, string[]>();
+  const mysqlLines = lines.filter((l) => lineSpec(l).flavor === 'mysql');
   for (const line of lines) {
+    const own = (f: string) => onEvery(f) || (mysqlLines.includes(line) && MYSQL_ONLY.includes(f));
     if (line === home) {
-      files.set(line, line === DEFAULT_LINE ? all : [...LINE_INDEPENDENT, ...serverBound.filter(onEvery)]);
+      const everything = all.filter((f) => !MYSQL_ONLY.includes(f));
+      files.set(line, line === DEFAULT_LINE ? everything : [...LINE_INDEPENDENT, ...serverBound.filter(own)]);
     } else {
-      files.set(line, serverBound.filter(onEvery));
+      files.set(line, serverBound.filter(own));
     }
     if (line !== DEFAULT_LINE)
       notYet.set(
         line,
-        serverBound.filter((f) => !onEvery(f)),
+        serverBound.filter((f) => !onEvery(f) && !MYSQL_ONLY.includes(f)),
       );
   }
-  return { lines, leftOut, files, notYet };
+  const mysqlOnly = { files: all.filter((f) => MYSQL_ONLY.includes(f)), lines: mysqlLines };
+  return { lines, leftOut, files, notYet, mysqlOnly };
 }
 
 function onEvery(file: string): boolean {
@@ -90,6 +104,10 @@ function onEvery(file: string): boolean {
 export function describeMatrix(m: Matrix): string {
   const out = [`server lines (${LINES_ENV}): ${m.lines.join(', ') || 'none'}`];
   for (const { line, why } of m.leftOut) out.push(`  ${line}: left out — ${why}`);
+  if (m.mysqlOnly.files.length > 0) {
+    const where = m.mysqlOnly.lines.join(', ') || 'not run: no MySQL line in this run';
+    out.push(`  MySQL only (${where}): ${m.mysqlOnly.files.join(', ')}`);
+  }
   for (const [line, files] of m.notYet) {
     if (files.length > 0)
       out.push(`  ${line}: not yet on this line (mariadb-10.11 only): ${files.join(', ')}`);
