@@ -14,20 +14,37 @@ type Queryable = Pick<Connection | PoolConnection, 'query'>;
 export type ServerFlavor = 'mariadb' | 'mysql';
 
 const flavors = new WeakMap<object, ServerFlavor>();
+/** Sessions (core connections) that were told to track their GTIDs. */
+const tracking = new WeakSet<object>();
+
+/**
+ * The session behind a promise connection: mysql2's pool hands out a new PoolConnection wrapper on every
+ * getConnection() around the same core connection, and what is remembered belongs to the session.
+ */
+function session(conn: Queryable): object {
+  const core = (conn as { connection?: unknown }).connection;
+  return typeof core === 'object' && core !== null ? core : conn;
+}
 
 /** MariaDB or MySQL, asked once per connection. */
 export async function serverFlavor(conn: Queryable): Promise<ServerFlavor> {
-  const known = flavors.get(conn);
+  const known = flavors.get(session(conn));
   if (known) return known;
   const [rows] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v');
   const flavor: ServerFlavor = /mariadb/i.test(String(rows[0]?.v)) ? 'mariadb' : 'mysql';
-  flavors.set(conn, flavor);
+  flavors.set(session(conn), flavor);
   return flavor;
 }
 
-/** MySQL: make the server report each transaction's GTID to this session. MariaDB needs nothing. */
+/**
+ * MySQL: make the server report each transaction's GTID to this session (sent once per session; a
+ * session reset by changeUser or COM_RESET_CONNECTION forgets it, and lastWriteGtid then says '').
+ * MariaDB needs nothing.
+ */
 export async function trackWriteGtids(conn: Queryable): Promise<void> {
+  if (tracking.has(session(conn))) return;
   if ((await serverFlavor(conn)) === 'mysql') await conn.query('SET SESSION session_track_gtids = OWN_GTID');
+  tracking.add(session(conn));
 }
 
 /**

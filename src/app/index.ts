@@ -4,6 +4,7 @@
  */
 export {
   withInvalidation,
+  type InvalidationCommit,
   type InvalidationMode,
   type InvalidationOptions,
   type InvalidationTarget,

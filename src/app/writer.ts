@@ -13,9 +13,12 @@
  *    replica's binlog (a STATEMENT primary behind a ROW replica).
  * A transaction that rolls back takes its carrier or outbox rows with it: its keys are never emitted.
  * After COMMIT the keys are deleted from the local (master region) tier too, if one is given.
+ * With `onCommit`, the helper also reports the GTID the primary gave the transaction (for the edge's
+ * position mode): it sends the COMMIT itself, so on MySQL only it sees the OK packet that carries it.
  */
 import type { Connection, PoolConnection } from 'mysql2/promise';
 import { InvalidationError } from './errors.js';
+import { lastWriteGtid, trackWriteGtids } from './gtid.js';
 import { invalidateLocal, type LocalTier } from './local.js';
 import { DEFAULT_CARRIER_TABLE, DEFAULT_OUTBOX_TABLE, tableName, type TableName } from './schema.js';
 import { carrierStatements, checkKey, isTransactionControl, outboxStatements } from './statements.js';
@@ -40,6 +43,26 @@ export interface InvalidationOptions {
   isolationLevel?: IsolationLevel;
   /** Clock for the annotation's `ts=` (ms since the epoch). */
   now?: () => number;
+  /**
+   * Called once the transaction has committed, before the local tier is invalidated, with the GTID the
+   * primary gave it (what the edge's `x-cachetail-gtid` header wants, docs/edge.md §3). Asking costs
+   * MariaDB one `SELECT @@last_gtid` after COMMIT, MySQL one `SET session_track_gtids = OWN_GTID` per
+   * session (the GTID then comes with COMMIT's OK packet). Not called when the transaction rolled back
+   * or COMMIT failed. An error it throws is rethrown after the local tier was invalidated.
+   */
+  onCommit?: (commit: InvalidationCommit) => void;
+}
+
+/** What `onCommit` gets. */
+export interface InvalidationCommit {
+  /**
+   * `0-1-57` (MariaDB), `uuid:57` or `uuid:tag:57` (MySQL); '' when unknown — the transaction logged
+   * nothing (MySQL; MariaDB then reports the session's previous GTID, which is never ahead of this
+   * one), the server logs no GTIDs, or reading it failed after the commit. '' means: pin by time.
+   */
+  gtid: string;
+  /** The keys the transaction declared (and its binlog carries). */
+  keys: readonly string[];
 }
 
 /** What `fn` gets: the transaction's connection, guarded, and `dirty`. */
@@ -65,6 +88,7 @@ interface Settings {
   onLocalError: ((err: InvalidationError) => void) | undefined;
   isolationLevel: IsolationLevel | undefined;
   now: () => number;
+  onCommit: ((commit: InvalidationCommit) => void) | undefined;
 }
 
 const ISOLATION = new Set<string>(['READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE']);
@@ -94,6 +118,7 @@ function settings(o: InvalidationOptions): Settings {
     onLocalError: o.onLocalError,
     isolationLevel: o.isolationLevel,
     now: o.now ?? Date.now,
+    onCommit: o.onCommit,
   };
 }
 
@@ -134,6 +159,7 @@ async function run<T>(
   active.add(conn);
   const tx = new Transaction(conn);
   try {
+    if (s.onCommit) await trackWriteGtids(conn);
     if (s.isolationLevel) await conn.query(`SET TRANSACTION ISOLATION LEVEL ${s.isolationLevel}`);
     await conn.query('START TRANSACTION');
     let result: T;
@@ -151,14 +177,29 @@ async function run<T>(
       }
       throw err;
     }
+    let committed: unknown;
     try {
-      await conn.query('COMMIT');
+      [committed] = await conn.query('COMMIT');
     } catch (err) {
       // The outcome is unknown (the connection may have died after the server committed). When unsure,
       // delete: an extra local delete costs one miss. The remote regions follow the binlog either way.
       state.broken = true;
       if (s.local && keys.length > 0) await invalidateLocal(s.local, keys);
       throw err;
+    }
+    // The local delete happens whatever onCommit does; its error comes after.
+    let callbackFailed: { err: unknown } | undefined;
+    if (s.onCommit) {
+      const gtid = await lastWriteGtid(conn, committed).catch(() => {
+        // Committed, but the connection failed right after: the GTID is unknown (the edge pins by time).
+        state.broken = true;
+        return '';
+      });
+      try {
+        s.onCommit({ gtid, keys });
+      } catch (err) {
+        callbackFailed = { err };
+      }
     }
     if (s.local && keys.length > 0) {
       const failed = await invalidateLocal(s.local, keys);
@@ -167,6 +208,7 @@ async function run<T>(
         s.onLocalError(failed);
       }
     }
+    if (callbackFailed) throw callbackFailed.err;
     return result;
   } finally {
     active.delete(conn);

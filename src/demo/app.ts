@@ -10,7 +10,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type memjs from 'memjs';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { getOrLoad, withInvalidation } from '../app/index.js';
 import { GTID_HEADER } from '../edge/index.js';
 
@@ -85,8 +85,8 @@ export async function readUser(
 
 /**
  * The write path: one transaction on the primary naming the key it makes stale; after COMMIT the key is
- * deleted from `localCache` (this region's tier). Returns the GTID the primary assigned (MariaDB
- * @@last_gtid, read on the same connection).
+ * deleted from `localCache` (this region's tier). Returns the GTID the primary assigned (withInvalidation's
+ * onCommit: MariaDB @@last_gtid, MySQL the session-tracked GTID of the COMMIT; '' when unknown).
  */
 export async function renameUser(
   primary: Pool,
@@ -94,28 +94,23 @@ export async function renameUser(
   login: string,
   name: string,
 ): Promise<{ changed: boolean; gtid: string }> {
-  const conn: PoolConnection = await primary.getConnection();
-  try {
-    const changed = await withInvalidation(
-      conn,
-      async (tx) => {
-        // Existence first: affectedRows of an UPDATE to the same name depends on client flags.
-        const [found] = await tx.query<RowDataPacket[]>(
-          `SELECT 1 FROM ${DEMO_DB}.users WHERE login = ? FOR UPDATE`,
-          [login],
-        );
-        if (found.length === 0) return false;
-        await tx.query(`UPDATE ${DEMO_DB}.users SET name = ? WHERE login = ?`, [name, login]);
-        tx.dirty(userKey(login));
-        return true;
-      },
-      { carrierTable: CARRIER_TABLE, local: { client: localCache } },
-    );
-    const [rows] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS gtid');
-    return { changed, gtid: String(rows[0]?.gtid ?? '') };
-  } finally {
-    conn.release();
-  }
+  let gtid = '';
+  const changed = await withInvalidation(
+    primary,
+    async (tx) => {
+      // Existence first: affectedRows of an UPDATE to the same name depends on client flags.
+      const [found] = await tx.query<RowDataPacket[]>(
+        `SELECT 1 FROM ${DEMO_DB}.users WHERE login = ? FOR UPDATE`,
+        [login],
+      );
+      if (found.length === 0) return false;
+      await tx.query(`UPDATE ${DEMO_DB}.users SET name = ? WHERE login = ?`, [name, login]);
+      tx.dirty(userKey(login));
+      return true;
+    },
+    { carrierTable: CARRIER_TABLE, local: { client: localCache }, onCommit: (c) => (gtid = c.gtid) },
+  );
+  return { changed, gtid: changed ? gtid : '' };
 }
 
 const NAME = /^[\p{L}\p{N} .'_-]{1,64}$/u;

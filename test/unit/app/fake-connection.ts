@@ -8,6 +8,8 @@ export interface FakeConnection {
   values: unknown[];
   /** Throws this error for the first statement matching the pattern. */
   failOn(pattern: RegExp, err: unknown): void;
+  /** Answers every statement matching the pattern with this result (default `{ affectedRows: 1 }`). */
+  answer(pattern: RegExp, result: unknown): void;
   released: number;
   destroyed: number;
   conn: Connection;
@@ -16,10 +18,12 @@ export interface FakeConnection {
 
 export function fakeConnection(): FakeConnection {
   const failures: [RegExp, unknown][] = [];
+  const answers: [RegExp, unknown][] = [];
   const fake: FakeConnection = {
     sql: [],
     values: [],
     failOn: (pattern, err) => failures.push([pattern, err]),
+    answer: (pattern, result) => answers.push([pattern, result]),
     released: 0,
     destroyed: 0,
     conn: undefined as unknown as Connection,
@@ -34,16 +38,22 @@ export function fakeConnection(): FakeConnection {
       const [[, err]] = failures.splice(i, 1);
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    return Promise.resolve([{ affectedRows: 1 }, []]);
+    const answer = answers.find(([p]) => p.test(text));
+    return Promise.resolve([answer ? answer[1] : { affectedRows: 1 }, []]);
   };
+  // A pool hands out a new wrapper around the same session each time (as mysql2's pool does).
+  const session = {};
   const conn = {
+    connection: session,
     query: (sql: unknown, values?: unknown) => run('', sql, values),
     execute: (sql: unknown, values?: unknown) => run('EXECUTE ', sql, values),
     release: () => void fake.released++,
     destroy: () => void fake.destroyed++,
   };
   fake.conn = conn as unknown as Connection;
-  fake.pool = { getConnection: () => Promise.resolve(conn as unknown as PoolConnection) };
+  fake.pool = {
+    getConnection: () => Promise.resolve({ ...conn } as unknown as PoolConnection),
+  };
   return fake;
 }
 

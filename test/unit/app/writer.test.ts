@@ -243,3 +243,111 @@ describe('the local (master region) tier', () => {
     expect(seen.map((e) => e.keys)).toEqual([['b']]);
   });
 });
+
+describe('onCommit: the GTID of the commit', () => {
+  const UUID = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+
+  it('MariaDB: reads @@last_gtid after COMMIT, reports it with the keys, then invalidates the local tier', async () => {
+    const f = fakeConnection();
+    f.answer(/VERSION\(\)/, [{ v: '11.8.9-MariaDB-0+deb13u1-log' }]);
+    f.answer(/@@last_gtid/, [{ g: '0-1-57' }]);
+    const order: string[] = [];
+    const cache = recordingCache();
+    const local = {
+      client: {
+        ...cache.client,
+        delete: (key: string) => (order.push(`delete ${key}`), cache.client.delete(key)),
+      },
+    };
+    await withInvalidation(f.conn, (tx) => tx.dirty('a', 'b'), {
+      now,
+      local,
+      onCommit: (c) => order.push(`commit ${c.gtid} ${c.keys.join(',')}`),
+    });
+    expect(f.sql).toEqual([
+      'SELECT VERSION() AS v',
+      'START TRANSACTION',
+      `${CARRIER} /* MEMCACHE_DIRTY a,b ts=1700000000123 */`,
+      'COMMIT',
+      'SELECT @@last_gtid AS g',
+    ]);
+    expect(order).toEqual(['commit 0-1-57 a,b', 'delete a', 'delete b']);
+  });
+
+  it('MySQL: tracks GTIDs once per session (a pool hands out new wrappers) and reads them from COMMIT', async () => {
+    const f = fakeConnection();
+    f.answer(/VERSION\(\)/, [{ v: '9.7.4' }]);
+    let n = 0;
+    f.answer(/^COMMIT$/, {
+      affectedRows: 0,
+      get stateChanges() {
+        return { gtids: [`${UUID}:${++n}`] };
+      },
+    });
+    const gtids: string[] = [];
+    for (const key of ['a', 'b']) {
+      await withInvalidation(f.pool, (tx) => tx.dirty(key), { now, onCommit: (c) => gtids.push(c.gtid) });
+    }
+    expect(gtids).toEqual([`${UUID}:1`, `${UUID}:2`]);
+    expect(f.sql).toEqual([
+      'SELECT VERSION() AS v',
+      'SET SESSION session_track_gtids = OWN_GTID',
+      'START TRANSACTION',
+      `${CARRIER} /* MEMCACHE_DIRTY a ts=1700000000123 */`,
+      'COMMIT',
+      'START TRANSACTION',
+      `${CARRIER} /* MEMCACHE_DIRTY b ts=1700000000123 */`,
+      'COMMIT',
+    ]);
+    expect(f.released).toBe(2);
+  });
+
+  it("MySQL: '' when the transaction logged nothing (no GTID in the OK packet)", async () => {
+    const f = fakeConnection();
+    f.answer(/VERSION\(\)/, [{ v: '9.7.4' }]);
+    const seen: unknown[] = [];
+    await withInvalidation(f.conn, (tx) => tx.query('SELECT 1'), { onCommit: (c) => seen.push(c) });
+    expect(seen).toEqual([{ gtid: '', keys: [] }]);
+  });
+
+  it('is not called when the transaction rolls back or COMMIT fails', async () => {
+    const calls: unknown[] = [];
+    const onCommit = (c: unknown) => calls.push(c);
+    const f = fakeConnection();
+    f.answer(/VERSION\(\)/, [{ v: '10.11.19-MariaDB' }]);
+    await expect(
+      withInvalidation(f.conn, () => Promise.reject(new Error('boom')), { onCommit }),
+    ).rejects.toThrow('boom');
+    f.failOn(/^COMMIT$/, new Error('gone'));
+    await expect(withInvalidation(f.conn, (tx) => tx.dirty('k'), { onCommit })).rejects.toThrow('gone');
+    expect(calls).toEqual([]);
+  });
+
+  it('an error thrown by onCommit comes after the local tier was invalidated', async () => {
+    const f = fakeConnection();
+    f.answer(/VERSION\(\)/, [{ v: '10.11.19-MariaDB' }]);
+    f.answer(/@@last_gtid/, [{ g: '0-1-9' }]);
+    const cache = recordingCache();
+    const err = new Error('callback failed');
+    await expect(
+      withInvalidation(f.conn, (tx) => tx.dirty('k'), {
+        local: { client: cache.client },
+        onCommit: () => {
+          throw err;
+        },
+      }),
+    ).rejects.toBe(err);
+    expect(cache.calls).toEqual(['delete k']);
+  });
+
+  it("a GTID read that fails after COMMIT reports '' (pin by time), returns fn's result, and drops the pool connection", async () => {
+    const f = fakeConnection();
+    f.answer(/VERSION\(\)/, [{ v: '10.11.19-MariaDB' }]);
+    f.failOn(/@@last_gtid/, new Error('connection lost'));
+    const seen: string[] = [];
+    const out = await withInvalidation(f.pool, (tx) => (tx.dirty('k'), 42), {
+      onCommit: (c) => seen.push(c.gtid),
+    });
+    expect([out, seen, f.destroyed, f.released]).toEqual([42, [''], 1, 0]);
+  });
+});
