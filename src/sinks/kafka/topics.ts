@@ -7,6 +7,7 @@
  * compared with the stated settings and every difference reported, for an operator to decide.
  */
 import kafkajs, { type Admin } from 'kafkajs';
+import { CachetailError } from '../../errors.js';
 import type { KafkaConfig } from './config.js';
 
 // kafkajs is CommonJS and Node's ESM loader only sees some of its exports by name; this one is not.
@@ -107,6 +108,46 @@ function differences(want: TopicSpec, have: TopicDescription): string[] {
   return out;
 }
 
+/** Metadata answers that only mean "not yet" for a topic created a moment ago. */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Polls the topic's metadata until every partition has a leader. kafkajs's own wait (createTopics
+ * waitForLeaders) retries only LEADER_NOT_AVAILABLE, but a broker that has not yet applied the new topic
+ * answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition") — seen on a
+ * freshly started single KRaft broker — and kafkajs then fails a creation that succeeded.
+ */
+export async function waitForTopicLeaders(
+  admin: Pick<Admin, 'fetchTopicMetadata'>,
+  topic: string,
+  partitions: number,
+  opts: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no metadata yet';
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const found = topics.find((t) => t.name === topic)?.partitions ?? [];
+      if (found.length >= partitions && found.every((p) => p.leader >= 0)) return;
+      last = `${found.filter((p) => p.leader >= 0).length} of ${partitions} partitions have a leader`;
+    } catch (err) {
+      const type = (err as { type?: unknown }).type;
+      if (typeof type !== 'string' || !NOT_YET.has(type)) throw err;
+      last = type;
+    }
+    if (Date.now() >= deadline) {
+      throw new CachetailError(
+        'KAFKA_TOPIC_LEADERS',
+        `topic ${topic} was created but has no leader for every partition after ${timeoutMs} ms (${last})`,
+        { retryable: true },
+      );
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+}
+
 /** TopicAdmin over a connected kafkajs admin client. */
 export function kafkajsTopicAdmin(admin: Admin): TopicAdmin {
   return {
@@ -126,9 +167,10 @@ export function kafkajsTopicAdmin(admin: Admin): TopicAdmin {
         configs,
       };
     },
-    create: (spec) =>
-      admin.createTopics({
-        waitForLeaders: true,
+    async create(spec) {
+      const created = await admin.createTopics({
+        // Waited for below: kafkajs's wait gives up on an answer that only means "not yet".
+        waitForLeaders: false,
         topics: [
           {
             topic: spec.topic,
@@ -137,6 +179,9 @@ export function kafkajsTopicAdmin(admin: Admin): TopicAdmin {
             configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
           },
         ],
-      }),
+      });
+      await waitForTopicLeaders(admin, spec.topic, spec.partitions);
+      return created;
+    },
   };
 }
