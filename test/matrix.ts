@@ -33,7 +33,13 @@ export const LINE_INDEPENDENT: readonly string[] = [
  * Integration files that prove the chain on a server and run on every line. A file that is in neither
  * list runs on mariadb-10.11 only, and the run's first lines name it for each other line.
  */
-export const EVERY_LINE: readonly string[] = ['devcluster.test.ts'];
+export const EVERY_LINE: readonly string[] = [
+  'app-adversarial.test.ts',
+  'app-key-safety.test.ts',
+  'app-outbox.test.ts',
+  'app-writer.test.ts',
+  'devcluster.test.ts',
+];
 
 /**
  * Integration files about features only MySQL has (tagged GTIDs, compressed transaction payloads, the

@@ -1,8 +1,10 @@
 /**
- * Outbox mode on real servers. On the shared ROW pair: the keys of inserted outbox rows are delivered,
- * rollbacks and the cleanup's deletes deliver nothing. On a STATEMENT-format primary behind a ROW replica
- * (where the replica re-logs the statements as row events without their text): comment mode loses the
- * keys — the comment is in the primary's binlog and not in the replica's — and outbox mode delivers them.
+ * Outbox mode on real servers, on every server line. On the shared ROW pair: the keys of inserted
+ * outbox rows are delivered, rollbacks and the cleanup's deletes deliver nothing. On deployments where
+ * the replica re-logs the rows without the statement text (a STATEMENT-format primary behind a ROW
+ * replica on MariaDB; a replica that does not re-log statement text on both flavors): comment mode loses
+ * the keys — the comment is in the primary's binlog and not in the replica's — and outbox mode delivers
+ * them. On MySQL a STATEMENT primary is no such deployment: its replica keeps the text (Rows_query).
  */
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -15,7 +17,7 @@ import {
   type ExtraPair,
   type ExtraServers,
 } from '../../src/devcluster/index.js';
-import { lastGtid, startAppTailer, type AppTailer } from './app-support.js';
+import { CommitLog, startAppTailer, type AppTailer } from './app-support.js';
 
 const info = inject('cluster');
 const cluster = clusterControl(info);
@@ -29,7 +31,12 @@ const schema = (db: string) =>
 
 describe('outbox mode on a ROW-format pair', () => {
   const DB = 'appo';
-  const outbox = { mode: 'outbox', outboxTable: `${DB}.cachetail_dirty_keys` } as const;
+  const commits = new CommitLog();
+  const outbox = {
+    mode: 'outbox',
+    outboxTable: `${DB}.cachetail_dirty_keys`,
+    onCommit: commits.record,
+  } as const;
   let tailer: AppTailer;
   let conn: Connection;
 
@@ -60,7 +67,7 @@ describe('outbox mode on a ROW-format pair', () => {
       outbox,
     );
     const after = Date.now();
-    const gtid = await lastGtid(conn);
+    const gtid = commits.last();
     expect(await tailer.keysOf(gtid)).toEqual(['user:1:name', 'user:1:é', "o'*/x"]);
     const ts = tailer.writerTimeOf(gtid)!;
     expect(ts).toBeGreaterThanOrEqual(before - 1_000);
@@ -80,7 +87,7 @@ describe('outbox mode on a ROW-format pair', () => {
     ).rejects.toThrow('Division by 0');
     for (let i = 0; i < 3; i++)
       await withInvalidation(conn, (tx) => tx.dirty(`o:${i}:a`, `o:${i}:b`), outbox);
-    await tailer.keysOf(await lastGtid(conn));
+    await tailer.keysOf(commits.last());
     const [[count]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM cachetail_dirty_keys');
     expect(Number(count?.n)).toBe(3 + 6); // the first test's 3 rows, then these 6; none from the rollback
     const delivered = tailer.sink.keys.length;
@@ -95,7 +102,7 @@ describe('outbox mode on a ROW-format pair', () => {
     expect(Number(left?.n)).toBe(0);
 
     await withInvalidation(conn, (tx) => tx.dirty('barrier:o:1'), outbox);
-    await tailer.keysOf(await lastGtid(conn));
+    await tailer.keysOf(commits.last());
     expect(tailer.sink.keys.slice(delivered)).toEqual(['barrier:o:1']);
     expect(tailer.sink.keys).not.toContain('outbox:rolled-back');
   });
@@ -137,8 +144,7 @@ describe('outbox mode on a ROW-format pair', () => {
           outbox,
         );
       }
-      const [rows] = await pool.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
-      expect(await tailer.keysOf(String(rows[0]?.g))).toEqual(['user:2:name', 'pool:2:x']);
+      expect(await tailer.keysOf(commits.last())).toEqual(['user:2:name', 'pool:2:x']);
       expect(tailer.sink.transactions.filter((t) => t.keys.includes('pool:1:x')).map((t) => t.keys)).toEqual([
         ['user:1:name', 'pool:1:x'],
       ]);
@@ -150,8 +156,9 @@ describe('outbox mode on a ROW-format pair', () => {
   it('comment mode and outbox mode feed the same tailer', async () => {
     await withInvalidation(conn, (tx) => tx.dirty('mixed:comment'), {
       carrierTable: `${DB}.cachetail_carrier`,
+      onCommit: commits.record,
     });
-    expect(await tailer.keysOf(await lastGtid(conn))).toEqual(['mixed:comment']);
+    expect(await tailer.keysOf(commits.last())).toEqual(['mixed:comment']);
   });
 
   it('cachetail outbox cleanup: the command deletes old outbox and carrier rows', async () => {
@@ -178,82 +185,123 @@ describe('outbox mode on a ROW-format pair', () => {
   });
 });
 
-describe('a STATEMENT-format primary behind a ROW-format replica', () => {
-  const DB = 'apps';
-  let extra: ExtraServers;
-  let pair: ExtraPair;
-  let tailer: AppTailer;
-  let conn: Connection;
-
-  beforeAll(async () => {
-    extra = await createExtraServers({ template: info.server.template, line: info.server.line });
-    pair = await extra.startPair({ name: 'appstmt', primaryOptions: ['--binlog-format=STATEMENT'] });
-    await pair.query('primary', schema(DB));
-    await pair.waitForReplicaCatchUp();
-    tailer = await startAppTailer({
-      replica: pair.replica,
-      tailerUser: pair.tailerUser,
-      memcached: info.memcached.replica,
-      outboxTables: [`${DB}.cachetail_dirty_keys`],
-    });
-    conn = await pair.connect('primary');
-    await conn.query(`USE ${DB}`);
-  });
-  afterAll(async () => {
-    await conn?.end();
-    await tailer?.stop();
-    await extra?.stop();
-  });
-
-  /** Query texts of the events a server logged for a GTID (SHOW BINLOG EVENTS). */
-  async function loggedTexts(server: 'primary' | 'replica', gtid: string): Promise<string[]> {
-    const files = await pair.query(server, 'SHOW BINARY LOGS');
-    const out: string[] = [];
-    for (const f of files) {
-      const events = await pair.query(server, `SHOW BINLOG EVENTS IN '${String(f.Log_name)}'`);
-      let inGroup = false;
-      for (const e of events) {
-        if (e.Event_type === 'Gtid') inGroup = String(e.Info).includes(gtid);
-        if (inGroup) out.push(`${String(e.Event_type)}: ${String(e.Info)}`);
-      }
+/** Query texts of the events a server of `pair` logged for a GTID (SHOW BINLOG EVENTS). */
+async function loggedTexts(pair: ExtraPair, server: 'primary' | 'replica', gtid: string): Promise<string[]> {
+  const files = await pair.query(server, 'SHOW BINARY LOGS');
+  // The GTID event's text: MariaDB `BEGIN GTID 0-1-5`, MySQL `SET @@SESSION.GTID_NEXT= 'uuid:5'` (a
+  // GTID has no regex metacharacters; the bounds keep 0-1-5 from matching 0-1-57).
+  const names = new RegExp(`(^|[\\s'])${gtid}($|[\\s'])`);
+  const out: string[] = [];
+  for (const f of files) {
+    const events = await pair.query(server, `SHOW BINLOG EVENTS IN '${String(f.Log_name)}'`);
+    let inGroup = false;
+    for (const e of events) {
+      if (e.Event_type === 'Gtid') inGroup = names.test(String(e.Info));
+      if (inGroup) out.push(`${String(e.Event_type)}: ${String(e.Info)}`);
     }
-    return out;
   }
+  return out;
+}
 
-  it('comment mode loses the keys: the comment is in the primary binlog, not in the replica’s', async () => {
-    await withInvalidation(
-      conn,
-      async (tx) => {
-        await tx.query(`UPDATE users SET name = 'c' WHERE id = 1`);
-        tx.dirty('stmt:comment');
-      },
-      { carrierTable: `${DB}.cachetail_carrier` },
-    );
-    const lost = await lastGtid(conn);
-    await withInvalidation(conn, (tx) => tx.dirty('barrier:stmt'), {
-      mode: 'outbox',
-      outboxTable: `${DB}.cachetail_dirty_keys`,
+const mysqlLine = info.server.flavor === 'mysql';
+
+/**
+ * A deployment where the comment may not reach the replica's binlog (an extra pair): what comment mode
+ * delivers, what each server logged, and outbox mode delivering the keys either way.
+ */
+function deployment(
+  title: string,
+  name: string,
+  setup: { primaryOptions?: string[]; replicaOptions?: string[]; commentSurvives: boolean },
+): void {
+  describe(title, () => {
+    const DB = 'apps';
+    const commits = new CommitLog();
+    const survives = setup.commentSurvives;
+    let extra: ExtraServers;
+    let pair: ExtraPair;
+    let tailer: AppTailer;
+    let conn: Connection;
+
+    beforeAll(async () => {
+      extra = await createExtraServers({ template: info.server.template, line: info.server.line });
+      pair = await extra.startPair({
+        name,
+        primaryOptions: setup.primaryOptions,
+        replicaOptions: setup.replicaOptions,
+      });
+      await pair.query('primary', schema(DB));
+      await pair.waitForReplicaCatchUp();
+      tailer = await startAppTailer({
+        replica: pair.replica,
+        tailerUser: pair.tailerUser,
+        memcached: info.memcached.replica,
+        outboxTables: [`${DB}.cachetail_dirty_keys`],
+      });
+      conn = await pair.connect('primary');
+      await conn.query(`USE ${DB}`);
     });
-    expect(await tailer.keysOf(await lastGtid(conn))).toEqual(['barrier:stmt']);
-    expect(tailer.sink.keys).toEqual(['barrier:stmt']);
-    await pair.waitForReplicaCatchUp();
-    expect(
-      (await loggedTexts('primary', lost)).filter((t) => t.includes('MEMCACHE_DIRTY stmt:comment')),
-    ).toHaveLength(1);
-    const replica = await loggedTexts('replica', lost);
-    expect(replica.some((t) => t.startsWith('Update_rows') || t.startsWith('Write_rows'))).toBe(true);
-    expect(replica.filter((t) => t.includes('MEMCACHE_DIRTY'))).toEqual([]);
-  });
+    afterAll(async () => {
+      await conn?.end();
+      await tailer?.stop();
+      await extra?.stop();
+    });
 
-  it('outbox mode delivers them, exactly', async () => {
-    await withInvalidation(
-      conn,
-      async (tx) => {
-        await tx.query(`UPDATE users SET name = 'o' WHERE id = 2`);
-        tx.dirty('stmt:outbox:1', 'stmt:outbox:é', "stmt:'*/");
-      },
-      { mode: 'outbox', outboxTable: `${DB}.cachetail_dirty_keys` },
-    );
-    expect(await tailer.keysOf(await lastGtid(conn))).toEqual(['stmt:outbox:1', 'stmt:outbox:é', "stmt:'*/"]);
+    it(`comment mode ${survives ? 'delivers' : 'loses'} the keys: the comment is in the primary binlog, ${survives ? 'and' : 'not'} in the replica’s`, async () => {
+      await withInvalidation(
+        conn,
+        async (tx) => {
+          await tx.query(`UPDATE users SET name = 'c' WHERE id = 1`);
+          tx.dirty('stmt:comment');
+        },
+        { carrierTable: `${DB}.cachetail_carrier`, onCommit: commits.record },
+      );
+      const commented = commits.last();
+      await withInvalidation(conn, (tx) => tx.dirty('barrier:stmt'), {
+        mode: 'outbox',
+        outboxTable: `${DB}.cachetail_dirty_keys`,
+        onCommit: commits.record,
+      });
+      expect(await tailer.keysOf(commits.last())).toEqual(['barrier:stmt']);
+      expect(tailer.sink.keys).toEqual(survives ? ['stmt:comment', 'barrier:stmt'] : ['barrier:stmt']);
+      await pair.waitForReplicaCatchUp();
+      expect(
+        (await loggedTexts(pair, 'primary', commented)).filter((t) =>
+          t.includes('MEMCACHE_DIRTY stmt:comment'),
+        ),
+      ).toHaveLength(1);
+      const replica = await loggedTexts(pair, 'replica', commented);
+      expect(replica.some((t) => t.startsWith('Update_rows') || t.startsWith('Write_rows'))).toBe(true);
+      expect(replica.filter((t) => t.includes('MEMCACHE_DIRTY stmt:comment'))).toHaveLength(survives ? 1 : 0);
+    });
+
+    it('outbox mode delivers them, exactly', async () => {
+      await withInvalidation(
+        conn,
+        async (tx) => {
+          await tx.query(`UPDATE users SET name = 'o' WHERE id = 2`);
+          tx.dirty('stmt:outbox:1', 'stmt:outbox:é', "stmt:'*/");
+        },
+        { mode: 'outbox', outboxTable: `${DB}.cachetail_dirty_keys`, onCommit: commits.record },
+      );
+      expect(await tailer.keysOf(commits.last())).toEqual(['stmt:outbox:1', 'stmt:outbox:é', "stmt:'*/"]);
+    });
   });
+}
+
+// A STATEMENT-format primary behind a ROW-format replica: MariaDB's replica re-logs the statements as
+// row events without their text, so the comment is lost; MySQL's applier writes the statement it applied
+// as a Rows_query event before its rows (binlog_rows_query_log_events=ON on the replica), so the comment
+// survives there.
+deployment('a STATEMENT-format primary behind a ROW-format replica', 'appstmt', {
+  primaryOptions: ['--binlog-format=STATEMENT'],
+  commentSurvives: mysqlLine,
+});
+
+// A ROW replica that does not re-log the statement text it received: MariaDB
+// replicate_annotate_row_events=OFF (no Annotate_rows), MySQL binlog_rows_query_log_events=OFF (no
+// Rows_query). The comment is lost on both; outbox mode is the way out.
+deployment('a ROW-format replica that does not re-log statement text', 'appnotext', {
+  replicaOptions: [mysqlLine ? '--binlog-rows-query-log-events=OFF' : '--replicate-annotate-row-events=OFF'],
+  commentSurvives: false,
 });

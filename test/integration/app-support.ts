@@ -1,23 +1,18 @@
 /**
  * A tailer for the application-library tests, on a real replica, deleting (or tombstoning) in a real
- * memcached, recording every committed transaction it delivers.
- *
- * Without outbox tables this is the real `Tailer`. With them it is the same pipeline without the Tailer's
- * loop — ReplicationConnection dump → BinlogDecoder → TransactionAssembler (outbox option) → the sink, one
- * transaction at a time in commit order — because TailerOptions does not pass the assembler's `outbox`
- * option yet (that wiring belongs to the tailer; see docs/app-library.md). Switch it to the Tailer then.
+ * memcached, recording every committed transaction it delivers: the real `Tailer`, with outbox tables
+ * when given, and the replica commit gate as in production.
  */
-import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { BinlogDecoder } from '../../src/binlog/index.js';
-import type { Credentials, ServerEndpoint } from '../../src/devcluster/index.js';
+import type { Connection } from 'mysql2/promise';
+import { lastWriteGtid, trackWriteGtids, type InvalidationCommit } from '../../src/app/index.js';
+import type { ClusterControl, Credentials, ServerEndpoint } from '../../src/devcluster/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ReplicationConnection } from '../../src/replication/client.js';
 import { MemcachedSink } from '../../src/sinks/memcached/sink.js';
 import type { InvalidationBatch, Sink } from '../../src/sinks/sink.js';
+import { ReplicaCommitGate } from '../../src/tailer/commit-gate.js';
 import { annotationExtractor } from '../../src/tailer/create.js';
-import { currentEnd } from '../../src/tailer/resume.js';
 import { Tailer } from '../../src/tailer/tailer.js';
-import { TransactionAssembler } from '../../src/tailer/transactions.js';
 import { waitFor } from '../helpers/wait.js';
 
 let nextServerId = 7_500;
@@ -92,9 +87,20 @@ export async function startAppTailer(opts: AppTailerOptions): Promise<AppTailer>
     connectTimeoutMs: 5_000,
     heartbeatMs: 1_000,
   };
-  const stop = opts.outboxTables
-    ? await startPipeline(source, sink, opts.outboxTables)
-    : await startTailer(source, sink);
+  const tailer = new Tailer({
+    source,
+    start: { kind: 'current' },
+    sink,
+    extract: annotationExtractor(log),
+    log,
+    connect: (s) => ReplicationConnection.open(s),
+    // As in production (src/tailer/create.ts): deliver only what the replica has committed.
+    commitGate: new ReplicaCommitGate({ open: () => ReplicationConnection.open(source), log }),
+    outbox: opts.outboxTables ? { tables: opts.outboxTables } : undefined,
+    maxBatchKeys: 1_000,
+    maxPendingTransactions: 1_000,
+  });
+  await tailer.start();
   return {
     sink,
     keysOf: async (gtid) => {
@@ -105,68 +111,46 @@ export async function startAppTailer(opts: AppTailerOptions): Promise<AppTailer>
     },
     writerTimeOf: (gtid) => sink.writerTimes.get(gtid),
     stop: async () => {
-      await stop();
+      await tailer.stop();
       await sink.close();
     },
   };
 }
 
-type Source = Parameters<typeof ReplicationConnection.open>[0];
-
-async function startTailer(source: Source, sink: Sink): Promise<() => Promise<void>> {
-  const tailer = new Tailer({
-    source,
-    start: { kind: 'current' },
-    sink,
-    extract: annotationExtractor(log),
-    log,
-    connect: (s) => ReplicationConnection.open(s),
-    maxBatchKeys: 1_000,
-    maxPendingTransactions: 1_000,
-  });
-  await tailer.start();
-  return () => tailer.stop();
-}
-
-async function startPipeline(source: Source, sink: Sink, tables: string[]): Promise<() => Promise<void>> {
-  const conn = await ReplicationConnection.open(source);
-  const { file, position } = await currentEnd(conn);
-  const decoder = new BinlogDecoder({ checksumBeforeFde: 'detect' });
-  const assembler = new TransactionAssembler(annotationExtractor(log), { outbox: { tables } });
-  assembler.reset(file);
-  const abort = new AbortController();
-  let chain = Promise.resolve();
-  let failure: unknown;
-  await conn.startDump(
-    source,
-    { kind: 'file', file, position },
-    {
-      onEvent: (bytes) => {
-        const txn = assembler.push(decoder.decode(bytes));
-        // As the Tailer's delivery queue: a transaction without keys only moves the position.
-        if (txn && txn.keys.length > 0) {
-          chain = chain.then(() => sink.deliver({ transactions: [txn], keys: txn.keys }, abort.signal));
-          chain.catch((err: unknown) => (failure ??= err));
-        }
-      },
-      onEnd: (err) => {
-        if (err && !abort.signal.aborted) failure ??= err;
-      },
-    },
-  );
-  return async () => {
-    abort.abort();
-    conn.close();
-    await chain.catch(() => undefined);
-    if (failure)
-      throw failure instanceof Error ? failure : new Error('the pipeline failed', { cause: failure });
+/**
+ * The GTIDs withInvalidation reported (`onCommit: commits.record`), in commit order: what the tests look
+ * transactions up by, on every server line (docs/app-library.md §2).
+ */
+export class CommitLog {
+  readonly gtids: string[] = [];
+  readonly record = (commit: InvalidationCommit): void => {
+    this.gtids.push(commit.gtid);
   };
+
+  /** The GTID of the last reported commit; throws when there is none or the server reported none. */
+  last(): string {
+    const g = this.gtids.at(-1);
+    if (!g) throw new Error(`no GTID reported for the last commit (reported: ${JSON.stringify(this.gtids)})`);
+    return g;
+  }
 }
 
-/** The GTID the server gave this connection's last transaction (MariaDB). */
-export async function lastGtid(conn: Connection): Promise<string> {
-  const [rows] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
-  const g = String(rows[0]?.g ?? '');
-  if (!g) throw new Error('this connection has committed no GTID transaction');
+/** A connection to the primary whose hand-written statements can report their GTID (lastGtid). */
+export async function connectWriter(
+  cluster: ClusterControl,
+  opts: { database?: string } = {},
+): Promise<Connection> {
+  const conn = await cluster.connect('primary', opts);
+  await trackWriteGtids(conn);
+  return conn;
+}
+
+/**
+ * The GTID of the transaction a hand-written COMMIT (or autocommit statement) on a connectWriter
+ * connection committed: pass that statement's result (MySQL reports the GTID only there).
+ */
+export async function lastGtid(conn: Connection, result: unknown): Promise<string> {
+  const g = await lastWriteGtid(conn, result);
+  if (!g) throw new Error('this statement committed no GTID transaction');
   return g;
 }
