@@ -51,6 +51,8 @@ export interface ReplicaCommitGateOptions {
   pollSeconds?: number;
   /** Pause after a failed connect or query (default 200 ms). */
   retryMs?: number;
+  /** How long past its own wait a query may take before its connection is dropped (default 2 s). */
+  graceMs?: number;
   now?: () => number;
 }
 
@@ -103,10 +105,12 @@ export class ReplicaCommitGate implements CommitGate {
         this.throwIfStopped(signal);
         signal.addEventListener('abort', interrupt, { once: true });
         const seconds = Math.max(0.001, Math.min(pollSeconds, left / 1000));
-        const rows = await conn.query<RowDataPacket[]>('SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS r', [
-          set,
-          seconds,
-        ]);
+        // A server that stops answering (frozen, or a dead link without a FIN) must not hold the batch
+        // past maxWaitMs: the query gets its own wait plus a grace period, then the connection goes.
+        const rows = await answerWithin(
+          conn.query<RowDataPacket[]>('SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS r', [set, seconds]),
+          seconds * 1000 + (this.opts.graceMs ?? 2_000),
+        );
         // 0: every GTID is in @@gtid_executed; 1: timed out (wait again). NULL or anything else: an error.
         const r = Number(rows[0]?.r);
         if (r === 0) return;
@@ -149,6 +153,16 @@ export class ReplicaCommitGate implements CommitGate {
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : stopped();
     if (this.closed) throw stopped();
   }
+}
+
+/** `p`, or a rejection after `ms` (`p`'s own later failure is then ignored). */
+function answerWithin<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function stopped(): CachetailError {

@@ -44,7 +44,10 @@ class ScriptedConnection implements GateConnection {
   }
 }
 
-function gate(conns: ScriptedConnection[], opts: { maxWaitMs?: number } = {}) {
+function gate(
+  conns: ScriptedConnection[],
+  opts: { maxWaitMs?: number; pollSeconds?: number; graceMs?: number } = {},
+) {
   const opened: ScriptedConnection[] = [];
   const warnings: unknown[] = [];
   const log = {
@@ -61,7 +64,8 @@ function gate(conns: ScriptedConnection[], opts: { maxWaitMs?: number } = {}) {
     },
     log,
     maxWaitMs: opts.maxWaitMs ?? 5_000,
-    pollSeconds: 1,
+    pollSeconds: opts.pollSeconds ?? 1,
+    graceMs: opts.graceMs,
     retryMs: 1,
   });
   return { g, opened, warnings };
@@ -132,6 +136,17 @@ describe('ReplicaCommitGate', () => {
     expect(warnings).toEqual([
       expect.objectContaining({ gtids: `${U1}:8`, problem: 'connect ECONNREFUSED' }),
     ]);
+  });
+
+  it('drops a connection whose server stops answering, and still delivers after maxWaitMs', async () => {
+    const frozen = new ScriptedConnection(['hang']);
+    const { g, warnings } = gate([frozen], { maxWaitMs: 100, pollSeconds: 0.01, graceMs: 10 });
+    const started = Date.now();
+    await g.wait([txn(`${U1}:8`)], signal());
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(frozen.closed).toBe(true);
+    expect(g.unconfirmed).toBe(1);
+    expect(warnings).toHaveLength(1);
   });
 
   it('stops waiting at once when the delivery is aborted, interrupting the server-side wait', async () => {
