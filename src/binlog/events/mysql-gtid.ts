@@ -1,6 +1,7 @@
 import { Cursor } from '../cursor.js';
 import { BinlogDecodeError } from '../errors.js';
 import { EventType } from '../constants.js';
+import { formatMysqlGtidSet, normalizeMysqlGtidSet } from '../gtid/mysql-set.js';
 import type { BodyContext } from './context.js';
 import { readVarlenInt, readVarlenNumber, readVarlenUint } from './mysql-serialization.js';
 import type { EventHeader, GtidInterval, MysqlGtidEvent, PreviousGtidsEvent, TaggedSid } from './types.js';
@@ -190,16 +191,13 @@ export function decodePreviousGtids(c: Cursor, header: EventHeader): PreviousGti
   return { kind: 'previous_gtids', header, tagged, sids, gtidSet: formatGtidSet(sids) };
 }
 
-/** `uuid:1-5:7,uuid2:tag:1-3` (intervals are stored end-exclusive). */
+/**
+ * A set's MySQL text (what @@gtid_executed and mysqlbinlog show): one entry per uuid, its untagged
+ * intervals first, then each tag with its intervals — `uuid:1-5:7:tag:1-3,uuid2:1` (intervals are
+ * stored end-exclusive).
+ */
 export function formatGtidSet(sids: TaggedSid[]): string {
-  return sids
-    .map((s) => {
-      const ranges = s.intervals.map((r) =>
-        r.end - r.start === 1n ? `${r.start}` : `${r.start}-${r.end - 1n}`,
-      );
-      return [s.uuid, ...(s.tag ? [s.tag] : []), ...ranges].join(':');
-    })
-    .join(',');
+  return formatMysqlGtidSet(normalizeMysqlGtidSet(sids));
 }
 
 export function formatUuid(b: Buffer): string {
