@@ -112,15 +112,20 @@ export class TransactionTracker {
     return report;
   }
 
-  /** The transaction still open at the end of the input, if any (its keys are not deleted yet). */
-  finish(lastEvent: BinlogEvent | undefined): TransactionReport | null {
+  /**
+   * The transaction still open at the end of the input, if any (its keys are not deleted yet). `last`
+   * is the last event read and where it ends in the file: its header's end_log_pos cannot say, since
+   * MariaDB 11.4+ writes 0 there for the events inside a transaction group.
+   */
+  finish(last: { event: BinlogEvent; end: number } | undefined): TransactionReport | null {
     if (!this.assembler.inTransaction && this.keys.length === 0 && this.rejected.length === 0) return null;
+    const lastEvent = last?.event;
     const report: TransactionReport = {
       file: this.assembler.currentFile,
       gtid: this.gtid,
       startPosition: this.start,
       commitPosition: undefined,
-      endLogPos: lastEvent?.header.nextPosition ?? 0,
+      endLogPos: last?.end ?? 0,
       serverId: lastEvent?.header.serverId ?? 0,
       commitTimeMs: (lastEvent?.header.timestamp ?? 0) * 1000,
       writerTimeMs: this.writerTimeMs,

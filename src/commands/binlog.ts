@@ -159,7 +159,7 @@ async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogI
     rowErrors: 0,
   };
   const printEvents = !opts.keysOnly && !opts.verifyOnly;
-  let last: BinlogEvent | undefined;
+  let last: { event: BinlogEvent; end: number } | undefined;
 
   const report = async (t: TransactionReport | null): Promise<void> => {
     if (t === null) return;
@@ -194,7 +194,7 @@ async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogI
       // a stream that cannot seek reads the events in between, but they count for nothing.
       if (opts.start !== undefined && at < opts.start && ev.kind !== 'format_description') continue;
       summary.events++;
-      last = ev;
+      last = { event: ev, end: at + bytes.length };
       await printEvent(at, ev, false);
       if (ev.kind === 'transaction_payload') {
         // Inner events carry no position; they take the payload event's, as in the tailer.
