@@ -38,7 +38,13 @@ export const EVERY_LINE: readonly string[] = [
   'app-key-safety.test.ts',
   'app-outbox.test.ts',
   'app-writer.test.ts',
+  'chaos.test.ts',
   'devcluster.test.ts',
+  'jason-monkey.test.ts',
+  'memcached-tailer.test.ts',
+  'tailer-crash.test.ts',
+  'tailer-failures.test.ts',
+  'tailer-sampler.test.ts',
 ];
 
 /**

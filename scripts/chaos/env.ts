@@ -1,5 +1,6 @@
 /**
- * The chaos environment: its own MariaDB primary → replica pair and two replica-region memcached servers
+ * The chaos environment: its own primary → replica pair of one server line (MariaDB 10.11 by default;
+ * MariaDB 11.8 or MySQL 9.7 with `line`) and two replica-region memcached servers
  * (createExtraServers, so restarting the replica or pausing a memcached never disturbs the shared test
  * cluster), and the `cachetail tail` process, spawned and killed by PID.
  */
@@ -16,6 +17,7 @@ import {
   type ExtraServers,
   type ServerLine,
 } from '../../src/devcluster/index.js';
+import { GtidState } from '../../src/binlog/index.js';
 import { startMemcached, type MemcachedServer } from '../../src/devcluster/memcached.js';
 import type { ConsistencyReport } from '../../src/sampler/index.js';
 import { freePort } from '../../src/devcluster/proc.js';
@@ -259,12 +261,10 @@ export function sleep(ms: number): Promise<void> {
 /** `stats` of one memcached (the test helpers' reader, shared). */
 export { memcachedStats } from '../../test/helpers/memcached-stats.js';
 
-/** Sequence number of domain 0 in a MariaDB GTID state ('0-101-57,1-…' → 57); -1 if absent. */
-export function gtidSeq(state: string | null | undefined, domain = 0): number {
-  if (!state) return -1;
-  for (const part of state.split(',')) {
-    const [d, , seq] = part.trim().split('-');
-    if (Number(d) === domain && seq !== undefined) return Number(seq);
-  }
-  return -1;
+/**
+ * The tailer's watermark (a MariaDB GTID position or a MySQL GTID set, as /status reports it) as a GTID
+ * state; none yet is the empty state, which has reached nothing.
+ */
+export function watermarkState(watermark: string | null | undefined): GtidState {
+  return GtidState.parse(watermark ?? '');
 }

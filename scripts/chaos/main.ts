@@ -1,16 +1,37 @@
 /**
  * `npm run chaos -- --seeds 50 --duration 20 [--first-seed 1] [--mode holdoff|plain|both] [--delays 1000,10000]
- *  [--without-kafka] [--faults all|none|kind,kind…]`
- * Replay one run: `--first-seed <seed> --seeds 1 --mode <mode>`. Exit 1 when a hold-off run lost an
- * invalidation or left a stale key, or any run lost an invalidation (memcached or the Kafka topic).
+ *  [--without-kafka] [--faults all|none|kind,kind…] [--line mariadb-10.11|mariadb-11.8|mysql-9.7]`
+ * Replay one run: `--first-seed <seed> --seeds 1 --mode <mode> --line <line>`. Exit 1 when a hold-off run
+ * lost an invalidation or left a stale key, or any run lost an invalidation (memcached or the Kafka topic).
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_LINE, parseServerLine, SERVER_LINES } from '../../src/devcluster/index.js';
 import { startChaosEnv } from './env.js';
 import { runChaos, summarize, type ChaosMode, type RunResult } from './run.js';
-import { parseFaultKinds } from './schedule.js';
+import { FAULT_KINDS, parseFaultKinds } from './schedule.js';
+
+const HELP = `npm run chaos -- [options]
+
+Seeded fault schedules against a private primary → replica pair, two memcached servers, a Kafka broker
+and the real \`cachetail tail\` process (docs/consistency.md).
+
+  --seeds N            runs per mode (default 5)
+  --first-seed N       first seed (default 1)
+  --duration S         seconds of load per run (default 20)
+  --mode M             holdoff | plain | both (default both)
+  --delays MS,MS       sampler delays after each acknowledged invalidation (default 1000,10000)
+  --faults F           all | none | a comma list of ${FAULT_KINDS.join(', ')} (default all)
+  --line L             server line: ${SERVER_LINES.join(', ')} (default ${DEFAULT_LINE})
+  --without-kafka      no broker (no kafka-stop faults, no topic check)
+  --json               print every run's examples
+  --help               this text
+
+Exit 1 when a hold-off run lost an invalidation or left a stale key, or any run lost an invalidation.`;
 
 const { values } = parseArgs({
   options: {
+    help: { type: 'boolean', default: false },
+    line: { type: 'string', default: DEFAULT_LINE },
     seeds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '20' },
     'first-seed': { type: 'string', default: '1' },
@@ -21,6 +42,11 @@ const { values } = parseArgs({
     faults: { type: 'string', default: 'all' },
   },
 });
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const line = parseServerLine(values.line);
 const seeds = Number(values.seeds);
 const first = Number(values['first-seed']);
 const durationS = Number(values.duration);
@@ -28,7 +54,8 @@ const modes: ChaosMode[] = values.mode === 'both' ? ['holdoff', 'plain'] : [valu
 const delaysMs = values.delays.split(',').map(Number);
 const faults = parseFaultKinds(values.faults);
 
-const env = await startChaosEnv({ kafka: !values['without-kafka'] });
+const env = await startChaosEnv({ line, kafka: !values['without-kafka'] });
+console.log(`chaos on ${line} (${env.extras.driver.flavor})`);
 const results: RunResult[] = [];
 let failed = false;
 const t0 = Date.now();
@@ -67,7 +94,8 @@ try {
       if (bad) {
         console.log(
           `    replay: npm run chaos -- --first-seed ${seed} --seeds 1 --mode ${mode} --duration ${durationS} ` +
-            `--delays ${values.delays} --faults ${values.faults}${values['without-kafka'] ? ' --without-kafka' : ''}`,
+            `--delays ${values.delays} --faults ${values.faults} --line ${line}` +
+            `${values['without-kafka'] ? ' --without-kafka' : ''}`,
         );
       }
       if (bad || values.json) for (const e of r.examples) console.log(`    ${e}`);

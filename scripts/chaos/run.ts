@@ -11,11 +11,16 @@
  *    after the hit; a window runs from a key's first stale hit to its next consistent read (a lower bound).
  *  - the sampler (src/sampler) at fixed delays after each write's invalidation was acknowledged (the
  *    tailer's /status watermark passing the write's GTID, polled every 20 ms).
+ *
+ * Every server statement goes through the pair's line (env.extras.driver: MariaDB or MySQL spelling) and
+ * the writer's GTID through src/app/gtid.ts, so a run works the same on every server line.
  */
 import memjs from 'memjs';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { annotate } from '../../src/annotate/index.js';
 import { getOrLoad } from '../../src/app/index.js';
+import { lastWriteGtid, trackWriteGtids } from '../../src/app/gtid.js';
+import { GtidState } from '../../src/binlog/index.js';
 import { isTombstone } from '../../src/sinks/memcached/tombstone.js';
 import {
   createConsistencySampler,
@@ -23,7 +28,7 @@ import {
   type ConsistencyReport,
 } from '../../src/sampler/index.js';
 import { createTopics, TopicReader } from '../../test/integration/kafka-support.js';
-import { ChaosTailer, gtidSeq, memcachedStats, sleep, type ChaosEnv } from './env.js';
+import { ChaosTailer, memcachedStats, sleep, watermarkState, type ChaosEnv } from './env.js';
 import { prng, runFaults, type FaultKind } from './schedule.js';
 
 export type ChaosMode = 'holdoff' | 'plain';
@@ -154,7 +159,6 @@ async function checkTopic(
 }
 
 interface PendingAck {
-  seq: number;
   keys: string[];
   gtid: string;
 }
@@ -168,6 +172,7 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
   // Not under the row keys' template (the in-tailer sampler's truth query covers row keys only).
   const sentinel = (n: number) => `chaos-sentinel:${seed}:${mode}:w${n}`;
   const { pair } = env;
+  const { sql } = env.extras.driver;
   const servers = env.memcached.map((m) => m.address).join(',');
   // Short timeouts: a paused memcached must cost a reader a miss, not a hang.
   const raw = memjs.Client.create(servers, { timeout: 0.3, retries: 0, logger: { log: () => {} } });
@@ -265,7 +270,13 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
 
     const writer = async (w: number) => {
       const r = prng(seed * 31 + w);
-      let conn = await open('primary');
+      // The writer's GTID: MariaDB @@last_gtid, MySQL the commit's OK packet once tracking is on.
+      const openWriter = async () => {
+        const c = await open('primary');
+        await trackWriteGtids(c);
+        return c;
+      };
+      let conn = await openWriter();
       while (running) {
         const id = Math.floor(r() * rows);
         const n = nextSentinel++;
@@ -273,20 +284,19 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
         // The sentinel is set before COMMIT, so the tailer's delete always comes after it.
         const sentinelSet = await cache.set(sentinel(n), 'pending', { expires: 3600 }).catch(() => false);
         try {
-          await conn.query(annotate(`UPDATE ${table} SET v = ? WHERE id = ?`, [key(id), sentinel(n)]), [
-            value,
-            id,
-          ]);
-          const [g] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
+          const [result] = await conn.query(
+            annotate(`UPDATE ${table} SET v = ? WHERE id = ?`, [key(id), sentinel(n)]),
+            [value, id],
+          );
+          const gtid = await lastWriteGtid(conn, result);
           writes++;
           if (sentinelSet) sentinels.push(n);
-          const gtid = String(g[0]?.g ?? '');
           committed.push(gtid);
-          pendingAcks.push({ seq: gtidSeq(gtid), keys: [key(id)], gtid });
+          pendingAcks.push({ keys: [key(id)], gtid });
         } catch {
           // The primary is never faulted; a failed statement is simply not counted.
           conn.destroy();
-          conn = await open('primary');
+          conn = await openWriter();
         }
         await sleep(2 + Math.floor(r() * 6));
       }
@@ -338,10 +348,11 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
     const watcher = async () => {
       while (running || pendingAcks.length > 0) {
         const st = await tailer.status();
-        const wm = gtidSeq(st?.watermark?.gtid);
-        while (pendingAcks.length > 0 && pendingAcks[0].seq <= wm) {
+        const wm = watermarkState(st?.watermark?.gtid);
+        // Writes commit in this order on the primary, and the replica applies them in commit order.
+        while (pendingAcks.length > 0 && (pendingAcks[0].gtid === '' || wm.hasReached(pendingAcks[0].gtid))) {
           const a = pendingAcks.shift()!;
-          if (a.seq >= 0) sampler.observe([{ gtid: a.gtid, keys: a.keys }], Date.now());
+          if (a.gtid !== '') sampler.observe([{ gtid: a.gtid, keys: a.keys }], Date.now());
         }
         if (!running && st === null) await sleep(200);
         await sleep(20);
@@ -364,14 +375,15 @@ export async function runChaos(env: ChaosEnv, opts: RunOptions): Promise<RunResu
 
     // Quiesce: the replica applied everything, then the tailer acknowledged up to the primary's position.
     const q0 = Date.now();
-    await pair.query('replica', 'START SLAVE SQL_THREAD').catch(() => undefined);
+    await pair.query('replica', sql.startReplicaSql).catch(() => undefined);
     await pair.waitForReplicaCatchUp(120_000);
-    const [p] = await pair.query('primary', 'SELECT @@gtid_binlog_pos AS p');
-    const target = gtidSeq(String(p?.p ?? ''));
+    // Everything the primary binlogged (MariaDB gtid_binlog_pos; MySQL gtid_executed, split over lines).
+    const [p] = await pair.query('primary', sql.gtidState);
+    const target = GtidState.parse(String(p?.gtid ?? '').replace(/\s+/g, ''));
     for (const deadline = Date.now() + 120_000; ; await sleep(50)) {
-      if (gtidSeq((await tailer.status())?.watermark?.gtid) >= target) break;
+      if (watermarkState((await tailer.status())?.watermark?.gtid).covers(target)) break;
       if (Date.now() > deadline)
-        throw new Error(`seed ${seed}: tailer never reached ${target}\n${tailer.output()}`);
+        throw new Error(`seed ${seed}: tailer never reached ${target.toString()}\n${tailer.output()}`);
     }
     const quiesceMs = Date.now() - q0;
     await watching;

@@ -141,14 +141,17 @@ async function inject(
         await restartKafka({ baseDir: env.extras.baseDir });
       }
       return;
-    case 'replica-lag':
-      await pair.query('replica', 'STOP SLAVE SQL_THREAD');
+    case 'replica-lag': {
+      // The line's own spelling (MySQL 8.4+ has no STOP SLAVE).
+      const { sql } = env.extras.driver;
+      await pair.query('replica', sql.stopReplicaSql);
       try {
         await sleep(holdMs);
       } finally {
-        await pair.query('replica', 'START SLAVE SQL_THREAD');
+        await pair.query('replica', sql.startReplicaSql);
       }
       return;
+    }
     case 'binlog-rotate':
       // The tailer reads the replica's binlog: rotate that one (and the primary's, for the relay log).
       await pair.query('replica', 'FLUSH BINARY LOGS');

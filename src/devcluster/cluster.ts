@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { GtidState } from '../binlog/gtid-set.js';
 import type { DbDriver } from './db.js';
 import { dbDriver, driverIn } from './drivers.js';
 import { DEFAULT_LINE, lineSpec, SERVER_LINES, type ServerFlavor, type ServerLine } from './lines.js';
@@ -65,6 +66,17 @@ export interface ClusterControl {
   /** STOP SLAVE/REPLICA SQL_THREAD: the replica keeps fetching but stops applying, so it lags on purpose. */
   stopReplicaSql(): Promise<void>;
   startReplicaSql(): Promise<void>;
+  /**
+   * The replica's GTIDs: `fetched` by its IO thread into the relay log, `applied` by its SQL thread
+   * (MariaDB Gtid_IO_Pos / @@gtid_slave_pos; MySQL Retrieved_Gtid_Set / @@gtid_executed).
+   */
+  replicaGtids(): Promise<{ fetched: string; applied: string }>;
+  /**
+   * Waits until the replica has fetched the transaction `gtid` (e.g. the writer's, from lastWriteGtid)
+   * and checks that it has not applied it — the replica lags with the write in its relay log (the SQL
+   * thread stopped). TIMEOUT when it is not fetched in time (default 15 s), UNEXPECTED_STATE when applied.
+   */
+  waitForFetchedNotApplied(gtid: string, timeoutMs?: number): Promise<void>;
   /** Waits until the replica applied everything the primary had written when called (default 30 s). */
   waitForReplicaCatchUp(timeoutMs?: number): Promise<void>;
 }
@@ -114,7 +126,41 @@ export function clusterControl(info: ClusterInfo): ClusterControl {
     },
     waitForReplicaCatchUp: (timeoutMs = 30_000) =>
       driver.waitForReplicaCatchUp(info.primary, info.replica, timeoutMs),
+    replicaGtids: () => replicaGtids(),
+    waitForFetchedNotApplied: async (gtid, timeoutMs = 15_000) => {
+      const flavor = info.server.flavor;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const now = await replicaGtids();
+        if (GtidState.parse(now.fetched, flavor).hasReached(gtid)) {
+          if (GtidState.parse(now.applied, flavor).hasReached(gtid)) {
+            throw new DevclusterError(
+              'UNEXPECTED_STATE',
+              `the replica already applied ${gtid} (applied ${now.applied}): it was meant only to fetch it`,
+            );
+          }
+          return;
+        }
+        if (Date.now() > deadline) {
+          throw new DevclusterError(
+            'TIMEOUT',
+            `the replica did not fetch ${gtid} within ${timeoutMs} ms (fetched ${now.fetched})`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
   };
+
+  async function replicaGtids(): Promise<{ fetched: string; applied: string }> {
+    return withConnection(info.replica, info.root, async (conn) => {
+      const [status] = await conn.query<RowDataPacket[]>(driver.sql.replicaStatus);
+      const [applied] = await conn.query<RowDataPacket[]>(driver.sql.appliedGtids);
+      // MySQL breaks long GTID sets over lines.
+      const text = (v: unknown) => (typeof v === 'string' ? v.replace(/\s+/g, '') : '');
+      return { fetched: text(status[0]?.[driver.sql.fetchedGtidsColumn]), applied: text(applied[0]?.gtid) };
+    });
+  }
 }
 
 export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {

@@ -40,6 +40,16 @@ export interface DialectSql {
   binlogStatus: string;
   /** One row, column `gtid`: the GTID state of everything this server has binlogged. */
   gtidState: string;
+  /**
+   * The column of `replicaStatus` with the GTIDs the replica's IO thread has fetched into its relay log
+   * (MariaDB Gtid_IO_Pos, a position; MySQL Retrieved_Gtid_Set, a set).
+   */
+  fetchedGtidsColumn: string;
+  /**
+   * One row, column `gtid`: the GTIDs the replica's applier has committed (MariaDB @@gtid_slave_pos;
+   * MySQL @@gtid_executed, which on a replica holds what it applied).
+   */
+  appliedGtids: string;
 }
 
 export interface DbDriver {

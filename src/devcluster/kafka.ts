@@ -139,8 +139,11 @@ async function startKafka(baseDir: string, dir: string, log: (msg: string) => vo
   await writeFile(props, serverProperties(brokerPort, controllerPort, dataDir));
   await writeFile(join(dir, 'log4j.properties'), LOG4J);
 
-  // Kafka ids are 16 random bytes, unpadded base64url.
-  const clusterId = randomBytes(16).toString('base64url');
+  // Kafka ids are 16 random bytes, unpadded base64url — never starting with '-', which StorageTool's
+  // argument parser takes for an option (`-t -Cu…`: "expected one argument"); Kafka's own
+  // Uuid.randomUuid() draws again for the same reason.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   await runCommand(java, [
     ...jvmArgs(dir, lib),
     'kafka.tools.StorageTool',

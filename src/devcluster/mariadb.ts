@@ -32,6 +32,8 @@ const SQL: DialectSql = {
   replicaStatus: 'SHOW SLAVE STATUS',
   binlogStatus: 'SHOW MASTER STATUS',
   gtidState: 'SELECT @@global.gtid_binlog_pos AS gtid',
+  fetchedGtidsColumn: 'Gtid_IO_Pos',
+  appliedGtids: 'SELECT @@global.gtid_slave_pos AS gtid',
 };
 
 export function mariadbDriver(line: ServerLine, runner: Runner): DbDriver {

@@ -29,6 +29,8 @@ const SQL: DialectSql = {
   replicaStatus: 'SHOW REPLICA STATUS',
   binlogStatus: 'SHOW BINARY LOG STATUS',
   gtidState: 'SELECT @@global.gtid_executed AS gtid',
+  fetchedGtidsColumn: 'Retrieved_Gtid_Set',
+  appliedGtids: 'SELECT @@global.gtid_executed AS gtid',
 };
 
 export function mysqlDriver(line: ServerLine, runner: Runner): DbDriver {

@@ -26,7 +26,9 @@ export type DevclusterErrorCode =
   | 'LOCK_TIMEOUT'
   | 'NOT_RUNNING'
   | 'UNKNOWN_LINE'
-  | 'ROOT_UNAVAILABLE';
+  | 'ROOT_UNAVAILABLE'
+  /** A server is not in the state a caller arranged (e.g. a replica applied what it should only have fetched). */
+  | 'UNEXPECTED_STATE';
 
 export class DevclusterError extends CachetailError {
   declare readonly code: DevclusterErrorCode;

@@ -8,6 +8,7 @@ import memjs from 'memjs';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { annotate } from '../../src/annotate/index.js';
+import { lastWriteGtid, trackWriteGtids } from '../../src/app/gtid.js';
 import { clusterControl } from '../../src/devcluster/index.js';
 import { RecordingSink } from '../helpers/recording-sink.js';
 import { startTailer } from '../helpers/tailer.js';
@@ -40,21 +41,32 @@ async function readThrough(key: string, id: number): Promise<string> {
   return name;
 }
 
-/** A write in the master region: an annotated UPDATE through mysql2 (drivers keep comments). */
-async function rename(id: number, name: string, key: string): Promise<void> {
-  await cluster.query('primary', annotate(`UPDATE ${DB}.users SET name = ? WHERE id = ?`, [key]), [name, id]);
+/**
+ * A write in the master region: an annotated UPDATE through mysql2 (drivers keep comments). Returns the
+ * GTID the primary gave it (the writer's own, on both flavors: src/app/gtid.ts).
+ */
+async function rename(id: number, name: string, key: string): Promise<string> {
+  const conn = await cluster.connect('primary');
+  try {
+    await trackWriteGtids(conn);
+    const [result] = await conn.query(annotate(`UPDATE ${DB}.users SET name = ? WHERE id = ?`, [key]), [
+      name,
+      id,
+    ]);
+    const gtid = await lastWriteGtid(conn, result);
+    expect(gtid).not.toBe('');
+    return gtid;
+  } finally {
+    await conn.end();
+  }
 }
 
-/** The GTID the primary assigned to its latest write, and proof the replica has fetched (not applied) it. */
-async function replicaHasFetchedButNotApplied(): Promise<string> {
-  const [pos] = await cluster.query<RowDataPacket[]>('primary', 'SELECT @@gtid_binlog_pos AS p');
-  const gtid = String(pos?.p);
-  await waitFor('the replica IO thread to fetch the write', async () => {
-    const [status] = await cluster.query<RowDataPacket[]>('replica', 'SHOW SLAVE STATUS');
-    return String(status?.Gtid_IO_Pos).includes(gtid) ? true : undefined;
-  });
-  const [applied] = await cluster.query<RowDataPacket[]>('replica', 'SELECT @@gtid_slave_pos AS p');
-  expect(String(applied?.p)).not.toContain(gtid);
+/**
+ * Proof that the replica has fetched the write into its relay log but not applied it (MariaDB
+ * Gtid_IO_Pos vs @@gtid_slave_pos; MySQL Retrieved_Gtid_Set vs @@gtid_executed).
+ */
+async function replicaHasFetchedButNotApplied(gtid: string): Promise<string> {
+  await cluster.waitForFetchedNotApplied(gtid);
   return gtid;
 }
 
@@ -78,8 +90,7 @@ describe('without cachetail', () => {
   it('traps "Jason" in the replica region cache', async () => {
     await cluster.stopReplicaSql();
     try {
-      await rename(1, 'Monkey', 'jm:user:1:name');
-      await replicaHasFetchedButNotApplied();
+      await replicaHasFetchedButNotApplied(await rename(1, 'Monkey', 'jm:user:1:name'));
       expect(await readThrough('jm:user:1:name', 1)).toBe('Jason');
     } finally {
       await cluster.startReplicaSql();
@@ -111,8 +122,7 @@ describe('with the tailer', () => {
   it('deletes the key only after the replica committed the rename; the next read gets "Monkey"', async () => {
     await cluster.stopReplicaSql();
     try {
-      await rename(2, 'Monkey', 'jm:user:2:name');
-      const gtid = await replicaHasFetchedButNotApplied();
+      const gtid = await replicaHasFetchedButNotApplied(await rename(2, 'Monkey', 'jm:user:2:name'));
       expect(await readThrough('jm:user:2:name', 2)).toBe('Jason');
       // The tailer reads the replica's own binlog: the rename is not there until the replica applies it.
       await new Promise((r) => setTimeout(r, 1_000));
@@ -137,6 +147,7 @@ describe('with the tailer', () => {
     for (const k of ['jm:user:3:name', 'jm:user:4:name', 'jm:team:9']) await regionCache.set(k, 'stale', {});
     const conn = await cluster.connect('primary');
     try {
+      await trackWriteGtids(conn);
       await conn.query('BEGIN');
       await conn.query(annotate(`UPDATE ${DB}.users SET name = 'a1' WHERE id = 3`, ['jm:user:3:name']));
       await barrier('barrier:mid-transaction');
@@ -145,9 +156,9 @@ describe('with the tailer', () => {
       await conn.query(
         annotate(`UPDATE ${DB}.users SET name = 'b1' WHERE id = 4`, ['jm:user:4:name', 'jm:team:9']),
       );
-      await conn.query('COMMIT');
-      const [rows] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
-      const gtid = String(rows[0]?.g);
+      const [committed] = await conn.query('COMMIT');
+      const gtid = await lastWriteGtid(conn, committed);
+      expect(gtid).not.toBe('');
       await waitFor('the transaction to be delivered', () =>
         t.sink.transactions.find((x) => x.gtid === gtid),
       );

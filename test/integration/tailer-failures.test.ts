@@ -1,7 +1,9 @@
 /**
- * The tailer (`cachetail tail` as a process) on a private MariaDB pair, through binlog rotation, a
- * replica restart, and a purged position — which must never be passed silently: fail closed (not
- * ready, /status says why, keys left for the edge to route around) or, by policy, flush the tier.
+ * The tailer (`cachetail tail` as a process) on a private pair of the run's server line, through binlog
+ * rotation, a replica restart, and a purged position — which must never be passed silently: fail closed
+ * (not ready, /status says why, keys left for the edge to route around) or, by policy, flush the tier.
+ * On MySQL the tailer resumes by its complete GTID set (COM_BINLOG_DUMP_GTID): a purged position is the
+ * server's 1236 naming the transactions it no longer has — exactly the writes made while it was down.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,8 @@ import memjs from 'memjs';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { annotate } from '../../src/annotate/index.js';
+import { lastWriteGtid, trackWriteGtids } from '../../src/app/gtid.js';
+import { GtidState } from '../../src/binlog/index.js';
 import { createExtraServers, type ExtraPair, type ExtraServers } from '../../src/devcluster/index.js';
 import { freePort } from '../../src/devcluster/proc.js';
 import { spawnTailer, type TailerProcess } from '../helpers/tailer-process.js';
@@ -66,14 +70,24 @@ async function startTailer(stateDir: string, env: Record<string, string> = {}): 
   return r;
 }
 
+/** The GTID the primary gave each key's write. */
+const gtidOf = new Map<string, string>();
+
 /** Annotated single-statement writes on the pair's primary; each key is cached as stale first. */
 async function write(n: number, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const key = `${prefix}:${seq++}`;
-    await cache.set(key, 'stale', {});
-    await pair.query('primary', annotate('INSERT INTO f.t (k) VALUES (?)', [key]), [key]);
-    keys.push(key);
+  const conn = await pair.connect('primary');
+  try {
+    await trackWriteGtids(conn);
+    for (let i = 0; i < n; i++) {
+      const key = `${prefix}:${seq++}`;
+      await cache.set(key, 'stale', {});
+      const [result] = await conn.query(annotate('INSERT INTO f.t (k) VALUES (?)', [key]), [key]);
+      gtidOf.set(key, await lastWriteGtid(conn, result));
+      keys.push(key);
+    }
+  } finally {
+    await conn.end();
   }
   return keys;
 }
@@ -92,10 +106,11 @@ async function writeThenPurge(prefix: string): Promise<string[]> {
   const lost = await write(5, prefix);
   await pair.waitForReplicaCatchUp();
   await pair.query('replica', 'FLUSH BINARY LOGS');
-  const [master] = await pair.query<RowDataPacket[]>('replica', 'SHOW MASTER STATUS');
+  const [master] = await pair.query<RowDataPacket[]>('replica', extras.driver.sql.binlogStatus);
   const current = String(master?.File);
   // MariaDB silently keeps a file InnoDB may still need for crash recovery (its binlog checkpoint
   // lags on this dev box, flush_log_at_trx_commit=2): purge until the old files are really gone.
+  // (MySQL purges at once; the loop then ends on its first round.)
   await waitFor(
     'the old binlogs to be purged',
     async () => {
@@ -155,7 +170,7 @@ describe('tailer under failures', () => {
     expect(page.headers.get('content-type')).toContain('text/html');
     const play = await fetch(`http://127.0.0.1:${t.port}/dashboard/api/scenario`, { method: 'POST' });
     expect(play.status).toBe(404);
-    const [master] = await pair.query<RowDataPacket[]>('replica', 'SHOW MASTER STATUS');
+    const [master] = await pair.query<RowDataPacket[]>('replica', extras.driver.sql.binlogStatus);
     await waitFor('the checkpoint to move into the new file', () => {
       const cp = JSON.parse(readFileSync(join(stateDir, 'checkpoint.json'), 'utf8')) as { file: string };
       return cp.file === master?.File ? true : undefined;
@@ -215,7 +230,17 @@ describe('tailer under failures', () => {
     expect(body.ready).toBe(false);
     expect((body.gap as { code: string; policy: string }).code).toBe('BINLOG_UNAVAILABLE');
     expect((body.gap as { policy: string }).policy).toBe('fail-closed');
-    expect((body.lastError as { message: string }).message).toMatch(/1236/);
+    const message = (body.lastError as { message: string }).message;
+    expect(message).toMatch(/1236/);
+    if (info.server.flavor === 'mysql') {
+      // MySQL with GTID auto-positioning: the tailer sent its complete GTID set, and the server names
+      // what was purged from under it — exactly the writes made while it was down.
+      const missing = lost.reduce((s, k) => s.add(gtidOf.get(k) as string), GtidState.empty('mysql'));
+      expect(message).toContain(`the missing transactions are '${missing.toString()}'`);
+    } else {
+      // MariaDB resumes from its GTID position, which no remaining binlog file starts at or before.
+      expect(message).toContain('required binlog files have been purged');
+    }
     // Nothing was invalidated past the gap, and the process is still there serving status.
     expect(await cachedKeys(lost)).toEqual(lost);
     expect(t.proc.child.exitCode).toBeNull();

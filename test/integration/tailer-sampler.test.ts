@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import memjs from 'memjs';
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { annotate } from '../../src/annotate/index.js';
 import { encodeEnvelope } from '../../src/app/index.js';
+import { lastWriteGtid, trackWriteGtids } from '../../src/app/gtid.js';
 import { clusterControl } from '../../src/devcluster/index.js';
 import { freePort } from '../../src/devcluster/proc.js';
 import type { ConsistencyReport } from '../../src/sampler/index.js';
@@ -78,6 +79,7 @@ describe('the consistency sampler in cachetail tail', () => {
       throw new Error(`${err.message}\n${proc.output()}`);
     });
     conn = await cluster.connect('primary');
+    await trackWriteGtids(conn);
   }, 90_000);
 
   afterAll(async () => {
@@ -99,16 +101,17 @@ describe('the consistency sampler in cachetail tail', () => {
   /** Writes the new name, waits for the tailer's delete, then fills the cache with `fill`. */
   async function write(id: number, fill: string): Promise<string> {
     await cache.set(key(id), envelope('a0'), { expires: 600 });
-    await conn.query(annotate(`UPDATE ${DB}.names SET name = ? WHERE id = ?`, [key(id), other(id)]), [
-      `b${id}`,
-      id,
-    ]);
-    const [g] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
+    const [result] = await conn.query(
+      annotate(`UPDATE ${DB}.names SET name = ? WHERE id = ?`, [key(id), other(id)]),
+      [`b${id}`, id],
+    );
+    const gtid = await lastWriteGtid(conn, result);
+    expect(gtid).not.toBe('');
     await waitFor(`the delete of ${key(id)}`, async () =>
       (await cache.get(key(id))).value === null ? true : undefined,
     );
     await cache.set(key(id), envelope(fill), { expires: 600 });
-    return String(g[0].g);
+    return gtid;
   }
 
   it('reports exact per-delay figures and logs the stale key with its GTID', async () => {
