@@ -37,6 +37,7 @@ export const EVERY_LINE: readonly string[] = [
   'app-adversarial.test.ts',
   'app-key-safety.test.ts',
   'app-outbox.test.ts',
+  'app-read-through.test.ts',
   'app-writer.test.ts',
   'chaos.test.ts',
   'devcluster.test.ts',

@@ -5,7 +5,8 @@
  *  - plain deletes: the fill lands after the delete and the old value is cached again (the race);
  *  - hold-off (tombstones) + getOrLoad's add: the fill is refused; the old value never lands, and once
  *    the tombstone expires the next read caches the new value.
- * Run for comment mode (the real Tailer) and outbox mode. Plus the writer's own region reading its write.
+ * Run for comment mode and outbox mode (the real Tailer), on every server line. Plus the writer’s own
+ * region reading its write.
  */
 import memjs from 'memjs';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
@@ -21,7 +22,7 @@ import {
 import { carrierTableDdl, outboxTableDdl } from '../../src/app/schema.js';
 import { clusterControl } from '../../src/devcluster/index.js';
 import { waitFor } from '../helpers/wait.js';
-import { lastGtid, startAppTailer, type AppTailer } from './app-support.js';
+import { CommitLog, startAppTailer, type AppTailer } from './app-support.js';
 
 const info = inject('cluster');
 const cluster = clusterControl(info);
@@ -32,22 +33,13 @@ const regionCache = memjs.Client.create(info.memcached.replica, quiet);
 const homeCache = memjs.Client.create(info.memcached.master, quiet);
 let conn: Connection;
 let nextId = 1;
+const commits = new CommitLog();
 
 async function replicaName(id: number): Promise<string> {
   const rows = await cluster.query<RowDataPacket[]>('replica', `SELECT name FROM ${DB}.users WHERE id = ?`, [
     id,
   ]);
   return String(rows[0]?.name);
-}
-
-/** The replica has fetched the primary's latest transaction and not applied it. */
-async function fetchedNotApplied(gtid: string): Promise<void> {
-  await waitFor('the replica IO thread to fetch the write', async () => {
-    const [status] = await cluster.query<RowDataPacket[]>('replica', 'SHOW SLAVE STATUS');
-    return String(status?.Gtid_IO_Pos).includes(gtid) ? true : undefined;
-  });
-  const [applied] = await cluster.query<RowDataPacket[]>('replica', 'SELECT @@gtid_slave_pos AS p');
-  expect(String(applied?.p)).not.toContain(gtid);
 }
 
 beforeAll(async () => {
@@ -85,10 +77,11 @@ async function race(tailer: AppTailer, writer: InvalidationOptions) {
         await tx.execute('UPDATE users SET name = ? WHERE id = ?', ['new', id]);
         tx.dirty(key);
       },
-      writer,
+      { ...writer, onCommit: commits.record },
     );
-    const gtid = await lastGtid(conn);
-    await fetchedNotApplied(gtid);
+    const gtid = commits.last();
+    // The replica has the write in its relay log and has not applied it.
+    await cluster.waitForFetchedNotApplied(gtid);
 
     let readDone!: () => void;
     const read = new Promise<void>((r) => (readDone = r));
