@@ -2,9 +2,10 @@
  * `cachetail tail`: the sidecar. Serves /healthz /readyz /metrics /status, runs the tailer, and on
  * SIGTERM/SIGINT drains in-flight deletes and writes the checkpoint before exiting 0.
  *
- * A refused start (preflight, unreachable replica) is retried with backoff while the status server
- * reports why — an orchestrator sees "not ready" with the reason instead of a crash loop. A gap under
- * the fail-closed policy keeps the process up and not ready until an operator acts.
+ * An unreachable replica is retried with backoff while the status server reports why. A refusal
+ * (preflight, login, TLS) and a gap under the fail-closed policy are not retried: the process stays up,
+ * alive and not ready, /status and /readyz naming the fix — no crash loop, no restart loop — until an
+ * operator acts.
  */
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
@@ -22,9 +23,10 @@ import { tailerStatus } from '../tailer/status.js';
 import type { Tailer } from '../tailer/tailer.js';
 
 /**
- * Starts a tailer, retrying a refused start (preflight, unreachable replica) with capped backoff while
- * its status reports why. Returns when it runs, when stopped, or on a fail-closed gap (retrying cannot
- * help: the process stays up and not ready until an operator acts).
+ * Starts a tailer, retrying a failed start that may pass later (unreachable replica, timeout) with
+ * capped backoff while its status reports why. Returns when it runs, when stopped, on a fail-closed gap,
+ * or on a refusal (preflight, login, TLS, checkpoint): retrying those cannot help, so the process stays
+ * up, alive and not ready, /status naming the fix, until an operator fixes the setup and restarts it.
  */
 async function startWithRetry(what: string, tailer: Tailer, stop: AbortSignal, log: Logger): Promise<void> {
   for (let attempt = 0; !stop.aborted; attempt++) {
@@ -32,7 +34,7 @@ async function startWithRetry(what: string, tailer: Tailer, stop: AbortSignal, l
       await tailer.start();
       return;
     } catch (err) {
-      if (stop.aborted || tailer.gap) return;
+      if (stop.aborted || tailer.gap || tailer.refused) return;
       const delay = Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6));
       tailer.lastError =
         err instanceof CachetailError

@@ -8,6 +8,40 @@ import { kafkaConfigSchema } from '../sinks/kafka/config.js';
 import { samplerConfigSchema } from '../sampler/config.js';
 import { memcachedSinkOptionsSchema } from '../sinks/memcached/config.js';
 
+/** Env booleans arrive as text. */
+const flag = (dflt: boolean) =>
+  z.preprocess(
+    (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
+    z.boolean().default(dflt),
+  );
+
+/** TLS to the replica (the same shape as kafka.ssl); mysql2 does the handshake. */
+export const sourceSslSchema = z
+  .object({
+    enabled: flag(false).describe(
+      'TLS to the replica. Needed for an account created REQUIRE SSL/X509 or a server with ' +
+        "require_secure_transport=ON; without it caching_sha2_password fetches the server's RSA key.",
+    ),
+    caFile: z
+      .string()
+      .optional()
+      .describe('PEM file of the CA(s) to trust (default: the system CAs; MySQL: ca.pem in its datadir).'),
+    certFile: z.string().optional().describe('Client certificate (PEM), for accounts created REQUIRE X509.'),
+    keyFile: z.string().optional().describe('Client key (PEM) for certFile; never logged.'),
+    rejectUnauthorized: flag(true).describe(
+      'Verify the server certificate against the CAs. Leave on: off accepts any server that answers.',
+    ),
+    verifyIdentity: flag(false).describe(
+      "Also require the certificate to name source.host (MySQL VERIFY_IDENTITY); MySQL's auto-generated " +
+        'certificates do not.',
+    ),
+  })
+  .strict()
+  .refine((s) => (s.certFile === undefined) === (s.keyFile === undefined), {
+    message: 'ssl.certFile and ssl.keyFile go together',
+    path: ['keyFile'],
+  });
+
 export const tailerConfigSchema = z
   .object({
     region: z.string().min(1).default('local').describe('Name of the region this tailer invalidates.'),
@@ -41,6 +75,7 @@ export const tailerConfigSchema = z
           .min(0)
           .default(10_000)
           .describe('No event or heartbeat for this long: the connection is dead, reconnect (0 = off).'),
+        ssl: sourceSslSchema.optional(),
       })
       .strict(),
     start: z

@@ -66,6 +66,11 @@ export interface TailerStatus {
   gapPolicy?: GapPolicy;
   /** Non-null while a gap is unresolved (fail-closed: until an operator acts; flush: until flushed). */
   gap?: GapStatus | null;
+  /**
+   * The tailer failed because its setup was refused (preflight, login, TLS, checkpoint); lastError says
+   * what to fix. Not retried, and a restart would meet the same refusal.
+   */
+  refused?: boolean;
   startedAt?: number;
   /** The consistency sampler's report (config `consistency`), when it runs. */
   consistency?: ConsistencyReport & { ignored?: number };
@@ -129,11 +134,12 @@ export type Liveness = { alive: true } | { alive: false; error: StatusError };
 /**
  * Alive unless the loop has failed: then only a new process (fresh connection, config re-read, resume
  * from the checkpoint) can help, so the orchestrator should restart it. A failure caused by an
- * unresolved gap is the exception: a restart meets the same gap, so the process stays "alive" to keep
- * /status and /readyz explaining what an operator must do (readiness is what sends traffic away).
+ * unresolved gap or a refused setup is the exception: a restart meets the same gap or refusal, so the
+ * process stays "alive" to keep /status and /readyz explaining what an operator must do (readiness is
+ * what sends traffic away).
  */
 export function liveness(status: TailerStatus): Liveness {
-  if (status.state !== 'failed' || status.gap) return { alive: true };
+  if (status.state !== 'failed' || status.gap || status.refused) return { alive: true };
   return { alive: false, error: status.lastError ?? { code: 'FAILED', message: 'the tailer failed' } };
 }
 
@@ -153,6 +159,7 @@ export interface StatusBody {
   checkpoint?: { path: string; writtenAt: number | null } | null;
   gapPolicy?: GapPolicy;
   gap?: GapStatus | null;
+  refused?: boolean;
   startedAt?: number;
   consistency?: ConsistencyReport & { ignored?: number };
 }
@@ -199,6 +206,7 @@ export function statusBody(status: TailerStatus, ready: Readiness): StatusBody {
     const g = status.gap;
     body.gap = g ? { policy: g.policy, code: g.code, message: g.message, detectedAt: g.detectedAt } : null;
   }
+  if (status.refused !== undefined) body.refused = status.refused;
   if (status.startedAt !== undefined) body.startedAt = status.startedAt;
   if (status.consistency !== undefined) body.consistency = copyConsistency(status.consistency);
   return body;

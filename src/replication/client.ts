@@ -8,6 +8,7 @@
  * connection)` that returns true when it is finished. We queue two such commands of our own.
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
 import { parseMysqlGtidSet } from '../binlog/gtid/mysql-set.js';
@@ -30,6 +31,22 @@ export interface ReplicationSource {
   connectTimeoutMs: number;
   /** Ask the server for a heartbeat after this long without events (0 = none). */
   heartbeatMs: number;
+  /** TLS to the server (config `source.ssl`); without it the connection is plain. */
+  ssl?: ReplicationTls | undefined;
+}
+
+/** `source.ssl`: files are read at every connect, so a renewed certificate is used by the next one. */
+export interface ReplicationTls {
+  enabled: boolean;
+  /** PEM file of the CA(s) that signed the server's certificate (default: Node's CA store). */
+  caFile?: string | undefined;
+  /** Client certificate and key (PEM), for accounts created REQUIRE X509 / SUBJECT. */
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  /** Verify the server's certificate chain. */
+  rejectUnauthorized: boolean;
+  /** Also check that the certificate names source.host (MySQL's VERIFY_IDENTITY). */
+  verifyIdentity: boolean;
 }
 
 /**
@@ -66,11 +83,105 @@ interface RawPacket {
 
 const ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236;
 
+/**
+ * Login refusals that no retry with the same configuration can fix: ER_DBACCESS_DENIED_ERROR,
+ * ER_ACCESS_DENIED_ERROR (wrong password, unknown account, or an account created REQUIRE SSL reached
+ * without TLS: the server does not say which), ER_NOT_SUPPORTED_AUTH_MODE,
+ * ER_ACCESS_DENIED_NO_PASSWORD_ERROR, ER_MUST_CHANGE_PASSWORD_LOGIN, ER_ACCOUNT_HAS_BEEN_LOCKED,
+ * ER_SECURE_TRANSPORT_REQUIRED, ER_USER_ACCESS_DENIED_FOR_USER_ACCOUNT_BLOCKED_BY_PASSWORD_LOCK.
+ */
+const LOGIN_REFUSED = new Set([1044, 1045, 1251, 1698, 1862, 3118, 3159, 3955]);
+
+/** What the operator can change when the server refuses the login, by what the config said. */
+function loginFix(source: ReplicationSource, errno: number): string {
+  const account = `source.user ${JSON.stringify(source.user)}`;
+  if (errno === 3159) return 'the server requires TLS (require_secure_transport): enable source.ssl.';
+  if (errno === 3118 || errno === 3955)
+    return `unlock the account of ${account} (ALTER USER … ACCOUNT UNLOCK).`;
+  if (errno === 1862) return `set a new password for ${account} (ALTER USER … IDENTIFIED BY).`;
+  const tls = source.ssl?.enabled
+    ? ''
+    : ', or enable source.ssl if the account was created REQUIRE SSL/X509 (the server then refuses a plain connection with this same error)';
+  return (
+    `check source.user and source.password / source.passwordFile (CACHETAIL_SOURCE_PASSWORD), and that the ` +
+    `account exists for the host the tailer connects from${tls}.`
+  );
+}
+
+/**
+ * The connect error as a CachetailError: a refused login or a failed TLS handshake is not retryable (the
+ * same configuration meets the same refusal); anything else (connection refused, timeout, too many
+ * connections) is.
+ */
+export function connectError(source: ReplicationSource, err: unknown): CachetailError {
+  const what = `cannot connect to ${source.host}:${source.port} as ${source.user}`;
+  const e = err as { errno?: unknown; code?: unknown };
+  if (typeof e.errno === 'number' && LOGIN_REFUSED.has(e.errno)) {
+    return new CachetailError(
+      'REPLICATION_ACCESS_DENIED',
+      `${what}: server error ${e.errno}: ${errorMessage(err)}. Fix: ${loginFix(source, e.errno)}`,
+      { retryable: false, cause: err },
+    );
+  }
+  if (e.code === 'HANDSHAKE_SSL_ERROR' || e.code === 'HANDSHAKE_NO_SSL_SUPPORT') {
+    const fix =
+      e.code === 'HANDSHAKE_NO_SSL_SUPPORT'
+        ? 'configure TLS on the server (ssl_cert/ssl_key) or disable source.ssl.'
+        : 'set source.ssl.caFile to the CA that signed the server certificate (MySQL: ca.pem in its datadir); ' +
+          'source.ssl.verifyIdentity needs a certificate issued for source.host.';
+    return new CachetailError('REPLICATION_TLS', `${what}: TLS: ${errorMessage(err)}. Fix: ${fix}`, {
+      retryable: false,
+      cause: err,
+    });
+  }
+  return new CachetailError('REPLICATION_CONNECT', `${what}: ${errorMessage(err)}`, {
+    retryable: true,
+    cause: err,
+  });
+}
+
+function readTlsFile(path: string, field: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CachetailError('CONFIG_READ', `cannot read source.ssl.${field} ${path}: ${errorMessage(err)}`, {
+      retryable: false,
+    });
+  }
+}
+
+/** mysql2's `ssl` option for `source.ssl` (undefined: a plain connection). */
+export function mysqlTlsOptions(
+  tls: ReplicationTls | undefined,
+):
+  | { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; verifyIdentity: boolean }
+  | undefined {
+  if (!tls?.enabled) return undefined;
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    verifyIdentity: tls.verifyIdentity,
+    ...(tls.caFile ? { ca: readTlsFile(tls.caFile, 'caFile') } : {}),
+    ...(tls.certFile ? { cert: readTlsFile(tls.certFile, 'certFile') } : {}),
+    ...(tls.keyFile ? { key: readTlsFile(tls.keyFile, 'keyFile') } : {}),
+  };
+}
+
 /** Parses an ERR packet payload: 0xFF errno(2) ['#' sqlstate(5)] message. */
 function serverError(payload: Buffer, what: string): CachetailError {
   const errno = payload.length >= 3 ? payload.readUInt16LE(1) : 0;
   const msgStart = payload[3] === 0x23 ? 9 : 3;
   const message = payload.subarray(Math.min(msgStart, payload.length)).toString('utf8');
+  if (errno === 1045 || errno === 1227) {
+    // ER_ACCESS_DENIED_ERROR / ER_SPECIFIC_ACCESS_DENIED_ERROR on COM_REGISTER_SLAVE or the dump: the
+    // account lacks REPLICATION SLAVE. The preflight names this first; a grant revoked between the
+    // preflight and the dump ends here, and retrying cannot help until it is granted again.
+    return new CachetailError(
+      'REPLICATION_ACCESS_DENIED',
+      `${what}: server error ${errno}: ${message}. Fix: GRANT REPLICATION SLAVE ON *.* to the tailer's ` +
+        'account (on the primary, so that the grant replicates).',
+      { retryable: false },
+    );
+  }
   if (errno === ER_MASTER_FATAL_ERROR_READING_BINLOG) {
     // Position purged, unknown GTID, server identity changed: a gap. Retrying the same position won't help.
     return new CachetailError('BINLOG_UNAVAILABLE', `${what}: server error ${errno}: ${message}`, {
@@ -187,8 +298,11 @@ export class ReplicationConnection {
   ) {}
 
   static async open(source: ReplicationSource): Promise<ReplicationConnection> {
+    const ssl = mysqlTlsOptions(source.ssl);
     let conn: PromiseConnection;
     try {
+      // Over TLS, caching_sha2_password sends the password itself; over a plain connection mysql2 asks
+      // the server for its RSA public key first (what GET_SOURCE_PUBLIC_KEY=1 does for a MySQL replica).
       conn = await mysql.createConnection({
         host: source.host,
         port: source.port,
@@ -197,13 +311,10 @@ export class ReplicationConnection {
         connectTimeout: source.connectTimeoutMs,
         supportBigNumbers: true,
         bigNumberStrings: true,
+        ...(ssl ? { ssl } : {}),
       });
     } catch (err) {
-      throw new CachetailError(
-        'REPLICATION_CONNECT',
-        `cannot connect to ${source.host}:${source.port} as ${source.user}: ${errorMessage(err)}`,
-        { retryable: true, cause: err },
-      );
+      throw connectError(source, err);
     }
     // An error after the dump started reaches the dump command; this keeps a late socket error
     // (after close) from becoming an unhandled 'error' event.

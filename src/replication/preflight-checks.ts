@@ -293,16 +293,23 @@ export const checkGtid: Check = (f) => {
   }
   const mode = (v.gtid_mode ?? '').toUpperCase();
   if (mode === 'ON') {
+    // MySQL separates the sets of several source UUIDs with ",\n": one line per check in the report.
+    const executed = (v.gtid_executed ?? '').replace(/\s+/g, '');
     return {
       id,
       status: 'ok',
-      message: `gtid_mode=ON (gtid_executed=${shorten(v.gtid_executed ?? '') || '(empty)'}): checkpoints can resume by GTID.`,
+      message: `gtid_mode=ON (gtid_executed=${shorten(executed) || '(empty)'}): checkpoints can resume by GTID.`,
     };
   }
   return {
     id,
     status: 'warn',
-    message: `gtid_mode=${mode || '(unset)'} on ${S}: transactions carry no GTID, so checkpoints resume by file/position only, which does not survive a failover or a re-cloned replica.`,
+    // Not a failure: the tailer runs by file/position, and the edge's position mode falls back to the
+    // time window for a write without a GTID (docs/edge.md), which is safe, only slower to unpin.
+    message:
+      `gtid_mode=${mode || '(unset)'} on ${S}: transactions carry no GTID, so checkpoints resume by ` +
+      'file/position only, which does not survive a failover or a re-cloned replica, and the edge pins ' +
+      "writers for the whole recent-write window (position mode needs the write's GTID).",
     fix: 'enable GTIDs on every server: enforce_gtid_consistency=ON, then gtid_mode OFF_PERMISSIVE → ON_PERMISSIVE → ON.',
   };
 };

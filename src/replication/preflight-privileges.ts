@@ -1,8 +1,9 @@
 /**
  * The tailer account's privileges. REPLICATION SLAVE is required (the server refuses COM_BINLOG_DUMP
- * without it) and can only be read from SHOW GRANTS. The monitoring privileges are optional and are
- * judged by what the server actually allowed during gathering, because other privileges can stand in
- * for them (SUPER still allows SHOW SLAVE STATUS on MariaDB 10.11, but not SHOW RELAYLOG EVENTS).
+ * without it) and can only be read from SHOW GRANTS. The monitoring privileges are judged by what the
+ * server actually allowed during gathering, because other privileges can stand in for them (SUPER still
+ * allows SHOW SLAVE STATUS on MariaDB 10.11, but not SHOW RELAYLOG EVENTS). The one behind SHOW MASTER
+ * STATUS / SHOW BINARY LOG STATUS is required too: without it the tailer cannot find where to start.
  *
  * MariaDB's plain SHOW GRANTS includes the privileges of the enabled roles (verified on 10.11); MySQL's
  * does not expand roles, so a role grant there makes a missing REPLICATION SLAVE a warning only.
@@ -43,7 +44,11 @@ export function hasGlobal(grants: ParsedGrants, privilege: string): boolean {
   return grants.global.has(privilege) || grants.global.has('ALL PRIVILEGES') || grants.global.has('ALL');
 }
 
-/** Optional privileges the server refused during gathering, each with what that costs. */
+/**
+ * Monitoring privileges the server refused during gathering, each with what that costs. The binlog
+ * monitor privilege is required (the start at the current end and the flush gap policy read the binlog
+ * position with it); the others only blind parts of the preflight.
+ */
 function missingOptional(f: PreflightFacts): Map<string, string[]> {
   const missing = new Map<string, string[]>();
   const add = (privilege: string, effect: string) =>
@@ -51,7 +56,8 @@ function missingOptional(f: PreflightFacts): Map<string, string[]> {
   if (f.binlogStatus.kind === 'refused') {
     add(
       binlogMonitorPrivilege(f),
-      `${binlogStatusStatement(f)} is refused, so cachetail cannot read ${f.server}'s current binlog position`,
+      `${binlogStatusStatement(f)} is refused, so cachetail cannot read ${f.server}'s current binlog ` +
+        'position, which it needs to start without a checkpoint and to continue after a gap',
     );
   }
   if (f.replica.kind === 'unknown' && /denied/i.test(f.replica.reason)) {
@@ -81,17 +87,23 @@ export const checkPrivileges: Check = (f) => {
   const grantFix = (privileges: string[]) =>
     `GRANT ${privileges.join(', ')} ON *.* TO ${who} (on the primary, so that the grant replicates).`;
   const optional = missingOptional(f);
-  const lacks = [...optional]
-    .map(([privilege, effects]) => `${privilege} (${effects.join('; ')})`)
-    .join(' and ');
-  const also = optional.size === 0 ? '' : ` It also lacks ${lacks}.`;
-  const optionalNames = [...optional.keys()].filter((p) => p !== 'REPLICATION SLAVE');
+  const describeLacks = (entries: [string, string[]][]) =>
+    entries.map(([privilege, effects]) => `${privilege} (${effects.join('; ')})`).join(' and ');
+  const lacks = describeLacks([...optional]);
+  // On MySQL SHOW RELAYLOG EVENTS needs REPLICATION SLAVE itself: said once, with the required one.
+  const others = [...optional].filter(([p]) => p !== 'REPLICATION SLAVE');
+  const slaveEffects = (optional.get('REPLICATION SLAVE') ?? []).map((e) => `; ${e}`).join('');
+  const also = others.length === 0 ? '' : ` It also lacks ${describeLacks(others)}.`;
+  const alsoAll = optional.size === 0 ? '' : ` It also lacks ${lacks}.`;
+  const optionalNames = others.map(([p]) => p);
+  // Refused SHOW MASTER STATUS / SHOW BINARY LOG STATUS: the tailer could not find where to start.
+  const required = f.binlogStatus.kind === 'refused';
 
   if (f.grants === undefined) {
     return {
       id,
-      status: 'warn',
-      message: `SHOW GRANTS failed on ${S}, so whether ${who} has REPLICATION SLAVE (needed for the binlog dump) is unknown.${also}`,
+      status: required ? 'fail' : 'warn',
+      message: `SHOW GRANTS failed on ${S}, so whether ${who} has REPLICATION SLAVE (needed for the binlog dump) is unknown.${alsoAll}`,
       ...(optionalNames.length > 0 ? { fix: grantFix(optionalNames) } : {}),
     };
   }
@@ -100,22 +112,22 @@ export const checkPrivileges: Check = (f) => {
     if (f.flavor === 'mysql' && grants.roles) {
       return {
         id,
-        status: 'warn',
-        message: `${who} has no direct REPLICATION SLAVE grant on ${S}; it may come from a role, which SHOW GRANTS does not expand. Without it the server refuses the binlog dump.${also}`,
+        status: required ? 'fail' : 'warn',
+        message: `${who} has no direct REPLICATION SLAVE grant on ${S}; it may come from a role, which SHOW GRANTS does not expand. Without it the server refuses the binlog dump.${alsoAll}`,
         fix: `make sure a default role of ${who} has REPLICATION SLAVE, or ${grantFix(['REPLICATION SLAVE', ...optionalNames])}`,
       };
     }
     return {
       id,
       status: 'fail',
-      message: `${who} lacks REPLICATION SLAVE on ${S}: the server refuses the binlog dump, so cachetail cannot read any event.${also}`,
+      message: `${who} lacks REPLICATION SLAVE on ${S}: the server refuses the binlog dump, so cachetail cannot read any event${slaveEffects}.${also}`,
       fix: grantFix(['REPLICATION SLAVE', ...optionalNames]),
     };
   }
   if (optional.size > 0) {
     return {
       id,
-      status: 'warn',
+      status: required ? 'fail' : 'warn',
       message: `${who} lacks ${lacks} on ${S}.`,
       fix: grantFix([...optional.keys()]),
     };

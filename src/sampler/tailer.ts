@@ -12,6 +12,7 @@ import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { Registry } from 'prom-client';
 import { CachetailError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { mysqlTlsOptions, type ReplicationTls } from '../replication/client.js';
 import { createRouter, parseServer, type HashingMode } from '../sinks/memcached/routing.js';
 import { isTombstone } from '../sinks/memcached/tombstone.js';
 import { decodeEnvelope } from '../app/envelope.js';
@@ -46,7 +47,7 @@ export interface TruthModuleContext {
 }
 
 export interface TailerSamplerDeps {
-  source: { host: string; port: number; user: string; password: string };
+  source: { host: string; port: number; user: string; password: string; ssl?: ReplicationTls | undefined };
   memcached: { servers: readonly string[]; hashing: HashingMode; weights?: readonly number[] | undefined };
   log: Logger;
   registry?: Registry;
@@ -156,6 +157,7 @@ export async function createTailerSampler(
     sql: q.sql,
   }));
   if (queries.length > 0) {
+    const ssl = mysqlTlsOptions(deps.source.ssl);
     pool = mysql.createPool({
       host: deps.source.host,
       port: deps.source.port,
@@ -164,6 +166,8 @@ export async function createTailerSampler(
       database: truth.database,
       connectionLimit: truth.poolSize,
       connectTimeout: 5_000,
+      // The replica's TLS settings (source.ssl) hold for the truth queries too.
+      ...(ssl ? { ssl } : {}),
       // Values compared as the application's loader returned them: DATE/DATETIME as text, big numbers exact.
       dateStrings: true,
       supportBigNumbers: true,

@@ -29,6 +29,7 @@ export function tailerStatus(t: Tailer, region: string, checkpointPath: string |
     readingPaused: t.readingPaused,
     stats: { ...t.stats },
     checkpoint: checkpointPath ? { path: checkpointPath, writtenAt: t.checkpointWrittenAt } : null,
+    refused: t.refused,
     gap:
       t.gap && err
         ? {

@@ -112,6 +112,12 @@ export class Tailer {
   lastError: CachetailError | undefined;
   /** True when the tailer stopped on a gap (fail-closed): the region's cache may be stale. */
   gap = false;
+  /**
+   * True when the tailer stopped because its setup was refused (preflight, login, TLS, checkpoint): the
+   * same configuration and servers meet the same refusal, so it is not retried; an operator fixes the
+   * setup and restarts the tailer.
+   */
+  refused = false;
   readonly stats: TailerStats = {
     events: 0,
     transactions: 0,
@@ -210,8 +216,23 @@ export class Tailer {
     return this.queue.length;
   }
 
-  /** Connects, resolves the start and begins streaming. Rejects on a refusal (preflight, config). */
+  /**
+   * Connects, resolves the start and begins streaming. Rejects on a refusal (preflight, login, config);
+   * a non-retryable one marks the tailer failed and `refused`, since retrying it cannot help.
+   */
   async start(): Promise<void> {
+    try {
+      await this.begin();
+    } catch (err) {
+      if (err instanceof CachetailError && !err.retryable && !this.failed()) {
+        this.refused = true;
+        this.fail(err);
+      }
+      throw err;
+    }
+  }
+
+  private async begin(): Promise<void> {
     const checkpoint = (await this.opts.checkpoints?.load()) ?? null;
     if (checkpoint) {
       this.checkpointWrittenAt = checkpoint.writtenAt;
@@ -274,7 +295,10 @@ export class Tailer {
   private async connect(): Promise<{ conn: ReplicationConnection; identity: ServerIdentity }> {
     this.state = 'connecting';
     const { source } = this.opts;
-    const conn = await this.opts.connect(source);
+    const conn = await this.opts.connect(source).catch((err: unknown) => {
+      if (err instanceof CachetailError && !err.retryable) this.refused = true;
+      throw err;
+    });
     try {
       const identity = await readIdentity(conn, `${source.host}:${source.port}`);
       if (this.identity && !sameServer(this.identity, identity)) {
@@ -285,6 +309,8 @@ export class Tailer {
       return { conn, identity };
     } catch (err) {
       conn.close();
+      // A reconnect refused by the preflight is as final as one refused at start.
+      if (err instanceof CachetailError && !err.retryable) this.refused = true;
       throw err;
     }
   }
@@ -509,7 +535,12 @@ export class Tailer {
     if (this.state !== 'failed') {
       this.state = 'failed';
       this.lastError = e;
-      this.log.error({ err: e.message, code: e.code, gap: this.gap }, 'tailer stopped on error');
+      this.log.error(
+        { err: e.message, code: e.code, gap: this.gap, refused: this.refused },
+        this.refused
+          ? 'tailer refused: fix the setup and restart it (not retried)'
+          : 'tailer stopped on error',
+      );
       this.conn?.close();
       this.streamEnded?.(undefined);
       this.queue.close();

@@ -43,6 +43,25 @@ describe('tailer config', () => {
     expect(c.source.password).toBe('s3cret');
   });
 
+  it('reads source.ssl from env (booleans as text), off by default', () => {
+    expect(loadTailerConfig(undefined, minimal).source.ssl).toBeUndefined();
+    const c = loadTailerConfig(undefined, {
+      ...minimal,
+      CACHETAIL_SOURCE_SSL_ENABLED: 'true',
+      CACHETAIL_SOURCE_SSL_CA_FILE: '/etc/mysql/ca.pem',
+      CACHETAIL_SOURCE_SSL_VERIFY_IDENTITY: '1',
+    });
+    expect(c.source.ssl).toEqual({
+      enabled: true,
+      caFile: '/etc/mysql/ca.pem',
+      rejectUnauthorized: true,
+      verifyIdentity: true,
+    });
+    expect(() =>
+      loadTailerConfig(undefined, { ...minimal, CACHETAIL_SOURCE_SSL_CERT_FILE: '/etc/mysql/client.pem' }),
+    ).toThrow('source.ssl.keyFile: ssl.certFile and ssl.keyFile go together');
+  });
+
   it('names every bad field in one error', () => {
     expect(() =>
       loadTailerConfig(undefined, { CACHETAIL_MEMCACHED_SERVERS: 'nocolon', CACHETAIL_SOURCE_PORT: '70000' }),

@@ -97,6 +97,19 @@ describe('liveness', () => {
   it('stays alive when the failure is a gap a restart would meet again', () => {
     expect(liveness(statusIn('failed', { gap: GAP }))).toEqual({ alive: true });
   });
+
+  it('stays alive when the setup was refused (a restart meets the same refusal), not ready with the fix', () => {
+    const refusal = { code: 'PREFLIGHT_FAILED', message: 'log_bin is OFF on db:3306 … Fix: …' };
+    const s = statusIn('failed', { refused: true, lastError: refusal });
+    expect(liveness(s)).toEqual({ alive: true });
+    expect(readiness(s)).toEqual({
+      ready: false,
+      reason: 'failed',
+      message: 'PREFLIGHT_FAILED: log_bin is OFF on db:3306 … Fix: …',
+    });
+    expect(statusBody(s, readiness(s))).toMatchObject({ state: 'failed', ready: false, refused: true });
+    expect(liveness(statusIn('failed', { refused: false }))).toEqual({ alive: false, error: FATAL });
+  });
 });
 
 describe('statusBody', () => {

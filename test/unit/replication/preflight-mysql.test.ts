@@ -51,7 +51,7 @@ describe('runPreflight on MySQL', () => {
       [
         'statement_primary_row_replica',
         'ok',
-        'the primary logs writes as rows: the relay log db2-relay-bin.000003 holds 1 row-logged statement and no statement-logged write.',
+        'binlog_format=ROW and binlog_rows_query_log_events=ON on 10.0.0.2:3306: writes its primary logs as statements are re-logged as row events after a Rows_query event holding their text.',
       ],
       [
         'primary_annotations',
@@ -165,6 +165,15 @@ describe('MySQL settings', () => {
     );
   });
 
+  it('prints a GTID set of several sources on one line (MySQL separates them with a newline)', async () => {
+    const executed = '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-23,\n385df02a-f282-11f1-855b-02fc00000001:1';
+    expect(
+      (await check(mysqlReplica({ variables: vars({ gtid_executed: executed }) }), 'gtid_mode'))?.message,
+    ).toBe(
+      'gtid_mode=ON (gtid_executed=3e11fa47-71ca-11e1-9e33-c80aa9429562:1-23,385df02a-f282-11f1-855b-02fc00000001:1): checkpoints can resume by GTID.',
+    );
+  });
+
   it('warns without GTIDs', async () => {
     expect(
       await check(mysqlReplica({ variables: vars({ gtid_mode: 'OFF', gtid_executed: '' }) }), 'gtid_mode'),
@@ -172,27 +181,41 @@ describe('MySQL settings', () => {
       id: 'gtid_mode',
       status: 'warn',
       message:
-        'gtid_mode=OFF on 10.0.0.2:3306: transactions carry no GTID, so checkpoints resume by file/position only, which does not survive a failover or a re-cloned replica.',
+        "gtid_mode=OFF on 10.0.0.2:3306: transactions carry no GTID, so checkpoints resume by file/position only, which does not survive a failover or a re-cloned replica, and the edge pins writers for the whole recent-write window (position mode needs the write's GTID).",
       fix: 'enable GTIDs on every server: enforce_gtid_consistency=ON, then gtid_mode OFF_PERMISSIVE → ON_PERMISSIVE → ON.',
     });
   });
 });
 
 describe('MySQL relay log', () => {
-  const relay = (events: [string, number, string][]) =>
-    mysqlReplica({ relay: { [RELAY]: relayRows(RELAY, events) } });
+  const relay = (events: [string, number, string][], variables = vars({})) =>
+    mysqlReplica({ relay: { [RELAY]: relayRows(RELAY, events) }, variables });
+  const statementWrite: [string, number, string][] = [
+    ['Format_desc', 2, 'Server ver: 8.0.36, Binlog ver: 4'],
+    ['Anonymous_Gtid', 1, "SET @@SESSION.GTID_NEXT= 'ANONYMOUS'"],
+    ['Query', 1, 'BEGIN'],
+    ['Query', 1, 'use `d`; DELETE FROM t WHERE id = 1 /* MEMCACHE_DIRTY t:1 */'],
+    ['Xid', 1, 'COMMIT /* xid=9 */'],
+  ];
 
-  it('fails on statement-logged writes behind a ROW replica', async () => {
-    const server = relay([
-      ['Format_desc', 2, 'Server ver: 8.0.36, Binlog ver: 4'],
-      ['Anonymous_Gtid', 1, "SET @@SESSION.GTID_NEXT= 'ANONYMOUS'"],
-      ['Query', 1, 'BEGIN'],
-      ['Query', 1, 'use `d`; DELETE FROM t WHERE id = 1 /* MEMCACHE_DIRTY t:1 */'],
-      ['Xid', 1, 'COMMIT /* xid=9 */'],
-    ]);
-    expect((await check(server, 'statement_primary_row_replica'))?.message).toBe(
-      '10.0.0.2:3306 has binlog_format=ROW and its primary logs writes as statements: relay log db2-relay-bin.000003 holds 1 write logged as a statement (first: DELETE from server_id 1 at position 304); the replica re-logs statement-logged writes as row events without the statement text, so their MEMCACHE_DIRTY comments are lost.',
-    );
+  it('fails on statement-logged writes behind a ROW replica without binlog_rows_query_log_events', async () => {
+    const server = relay(statementWrite, vars({ binlog_rows_query_log_events: 'OFF' }));
+    expect(await check(server, 'statement_primary_row_replica')).toEqual({
+      id: 'statement_primary_row_replica',
+      status: 'fail',
+      message:
+        '10.0.0.2:3306 has binlog_format=ROW and its primary logs writes as statements: relay log db2-relay-bin.000003 holds 1 write logged as a statement (first: DELETE from server_id 1 at position 304); the replica re-logs statement-logged writes as row events without the statement text, so their MEMCACHE_DIRTY comments are lost.',
+      fix: 'set binlog_format=ROW on the primary (in its config and with SET GLOBAL; open sessions keep their format until they reconnect), or binlog_format=MIXED on the replica, or binlog_rows_query_log_events=ON on the replica, or use outbox mode. This check reads the current relay log: after the primary switched, it passes once the replica has rotated it (FLUSH LOCAL RELAY LOGS on the replica: without LOCAL the statement is also written to its binlog, as a transaction of its own).',
+    });
+  });
+
+  it('passes statement-logged writes behind a ROW replica that writes Rows_query events (they keep their text)', async () => {
+    expect(await check(relay(statementWrite), 'statement_primary_row_replica')).toEqual({
+      id: 'statement_primary_row_replica',
+      status: 'ok',
+      message:
+        'binlog_format=ROW and binlog_rows_query_log_events=ON on 10.0.0.2:3306: writes its primary logs as statements are re-logged as row events after a Rows_query event holding their text.',
+    });
   });
 
   it('fails when the primary writes no Rows_query events', async () => {

@@ -53,8 +53,22 @@ describe('privileges on MariaDB', () => {
       id: 'privileges',
       status: 'fail',
       message:
-        "'nobody'@'%' lacks REPLICATION SLAVE on 127.0.0.1:3307: the server refuses the binlog dump, so cachetail cannot read any event. It also lacks BINLOG MONITOR (SHOW MASTER STATUS is refused, so cachetail cannot read 127.0.0.1:3307's current binlog position) and SLAVE MONITOR (SHOW ALL SLAVES STATUS is refused, so the preflight cannot see 127.0.0.1:3307's replication).",
+        "'nobody'@'%' lacks REPLICATION SLAVE on 127.0.0.1:3307: the server refuses the binlog dump, so cachetail cannot read any event. It also lacks BINLOG MONITOR (SHOW MASTER STATUS is refused, so cachetail cannot read 127.0.0.1:3307's current binlog position, which it needs to start without a checkpoint and to continue after a gap) and SLAVE MONITOR (SHOW ALL SLAVES STATUS is refused, so the preflight cannot see 127.0.0.1:3307's replication).",
       fix: "GRANT REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR ON *.* TO 'nobody'@'%' (on the primary, so that the grant replicates).",
+    });
+  });
+
+  it('fails without BINLOG MONITOR: the tailer could not find where the binlog ends', async () => {
+    const server = mariadbReplica({
+      grants: [grant('REPLICATION SLAVE, SLAVE MONITOR')],
+      binlogStatus: denied('SUPER, BINLOG MONITOR'),
+    });
+    expect(await privileges(server)).toEqual({
+      id: 'privileges',
+      status: 'fail',
+      message:
+        "'cachetail'@'127.0.0.1' lacks BINLOG MONITOR (SHOW MASTER STATUS is refused, so cachetail cannot read 127.0.0.1:3307's current binlog position, which it needs to start without a checkpoint and to continue after a gap) on 127.0.0.1:3307.",
+      fix: "GRANT BINLOG MONITOR ON *.* TO 'cachetail'@'127.0.0.1' (on the primary, so that the grant replicates).",
     });
   });
 
@@ -125,7 +139,21 @@ describe('privileges on MySQL', () => {
     });
   });
 
-  it('groups what one missing REPLICATION CLIENT costs', async () => {
+  it('fails without REPLICATION SLAVE, naming it once though SHOW RELAYLOG EVENTS needs it too', async () => {
+    const server = mysqlReplica({
+      grants: ['GRANT REPLICATION CLIENT ON *.* TO `cachetail`@`%`'],
+      relay: { 'db2-relay-bin.000003': denied('REPLICATION SLAVE') },
+    });
+    expect(await privileges(server)).toEqual({
+      id: 'privileges',
+      status: 'fail',
+      message:
+        "'cachetail'@'%' lacks REPLICATION SLAVE on 127.0.0.1:3307: the server refuses the binlog dump, so cachetail cannot read any event; SHOW RELAYLOG EVENTS is refused, so the preflight cannot check the primary's binlog format.",
+      fix: "GRANT REPLICATION SLAVE ON *.* TO 'cachetail'@'%' (on the primary, so that the grant replicates).",
+    });
+  });
+
+  it('fails without REPLICATION CLIENT, grouping what it costs', async () => {
     const server = mysqlReplica({
       grants: ['GRANT REPLICATION SLAVE ON *.* TO `cachetail`@`%`'],
       binlogStatus: denied('SUPER, REPLICATION CLIENT'),
@@ -133,9 +161,9 @@ describe('privileges on MySQL', () => {
     });
     expect(await privileges(server)).toEqual({
       id: 'privileges',
-      status: 'warn',
+      status: 'fail',
       message:
-        "'cachetail'@'%' lacks REPLICATION CLIENT (SHOW MASTER STATUS is refused, so cachetail cannot read 127.0.0.1:3307's current binlog position; SHOW REPLICA STATUS is refused, so the preflight cannot see 127.0.0.1:3307's replication) on 127.0.0.1:3307.",
+        "'cachetail'@'%' lacks REPLICATION CLIENT (SHOW MASTER STATUS is refused, so cachetail cannot read 127.0.0.1:3307's current binlog position, which it needs to start without a checkpoint and to continue after a gap; SHOW REPLICA STATUS is refused, so the preflight cannot see 127.0.0.1:3307's replication) on 127.0.0.1:3307.",
       fix: "GRANT REPLICATION CLIENT ON *.* TO 'cachetail'@'%' (on the primary, so that the grant replicates).",
     });
   });

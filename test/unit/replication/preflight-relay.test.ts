@@ -123,7 +123,7 @@ describe('statement_primary_row_replica', () => {
       status: 'fail',
       message:
         '127.0.0.1:3307 has binlog_format=ROW and its primary logs writes as statements: relay log relay-bin.000002 holds 2 writes logged as statements (first: INSERT from server_id 1 at position 404); the replica re-logs statement-logged writes as row events without the statement text, so their MEMCACHE_DIRTY comments are lost.',
-      fix: `${STATEMENT_FIX} This check reads the current relay log: after the primary switched, it passes once the replica has rotated it (FLUSH RELAY LOGS on the replica).`,
+      fix: `${STATEMENT_FIX} This check reads the current relay log: after the primary switched, it passes once the replica has rotated it (FLUSH LOCAL RELAY LOGS on the replica: without LOCAL the statement is also written to its binlog, as a transaction of its own).`,
     });
   });
 
