@@ -117,7 +117,10 @@ export async function createExtraServers(
     const pid = registeredPids(baseDir).get(name);
     if (!known || pid === undefined)
       throw new DevclusterError('NOT_RUNNING', `no extra server named ${name}`);
-    await stopPid(pid);
+    // Graceful means waiting for it: MySQL 9.7 takes ~11 s to shut down while a binlog dump client (a
+    // replica's IO thread, the tailer) is connected, past stopPid's default 10 s, after which the
+    // "restart" would be a SIGKILL.
+    await stopPid(pid, 30_000);
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
     const s = await driver.startServer({
       baseDir,
