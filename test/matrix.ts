@@ -43,6 +43,8 @@ export const EVERY_LINE: readonly string[] = [
   'devcluster.test.ts',
   'jason-monkey.test.ts',
   'memcached-tailer.test.ts',
+  'preflight.test.ts',
+  'tail-bad-input.test.ts',
   'tailer-crash.test.ts',
   'tailer-failures.test.ts',
   'tailer-sampler.test.ts',
