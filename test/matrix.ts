@@ -39,6 +39,7 @@ export const EVERY_LINE: readonly string[] = [
   'app-outbox.test.ts',
   'app-read-through.test.ts',
   'app-writer.test.ts',
+  'binlog-differential.test.ts',
   'chaos.test.ts',
   'devcluster.test.ts',
   'jason-monkey.test.ts',

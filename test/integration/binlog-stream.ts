@@ -1,8 +1,12 @@
 /**
  * Reads a server's binlog through a live COM_BINLOG_DUMP (our ReplicationConnection, as the tailer
  * does) from a file and position until a given file ends, and returns every event the server sent with
- * where it came from. Events the server makes up for the stream (the fake ROTATE, flagged ARTIFICIAL or
- * with log_pos 0) are returned separately: they are in no file.
+ * where it came from. Events the server makes up for the stream (the fake ROTATE that names each file,
+ * flagged ARTIFICIAL with log_pos 0) are returned separately: they are in no file.
+ *
+ * Where an event starts is counted from the fake ROTATE's position plus the sizes of the events since,
+ * not taken from the header's log_pos: MariaDB 11.4+ writes log_pos 0 for the events inside a
+ * transaction group (notes/binlog-protocol.md pitfall 9). A non-zero log_pos must agree with the count.
  */
 import { EventFlag } from '../../src/binlog/constants.js';
 import { BinlogDecoder } from '../../src/binlog/decoder.js';
@@ -48,6 +52,9 @@ export async function dumpUntilEndOf(
         if (err) reject(err);
         else resolve();
       };
+      // The file and offset of the next event, set by each fake ROTATE.
+      let file = '';
+      let offset = 0;
       conn
         .startDump(
           source,
@@ -59,15 +66,29 @@ export async function dumpUntilEndOf(
               const bytes = Buffer.from(raw);
               const event = decoder.decode(bytes);
               const h = event.header;
-              if ((h.flags & EventFlag.ARTIFICIAL) !== 0 || h.nextPosition === 0) {
+              const madeUp =
+                (h.flags & EventFlag.ARTIFICIAL) !== 0 ||
+                (h.nextPosition === 0 && (event.kind === 'rotate' || event.kind === 'heartbeat'));
+              if (madeUp) {
                 result.artificial.push(event);
+                if (event.kind === 'rotate') {
+                  file = event.nextFile;
+                  offset = event.position;
+                }
                 return;
               }
-              // After a ROTATE (real or fake) the decoder names the file the next events come from.
-              const file = event.kind === 'rotate' ? streamFile(result) : (decoder.file ?? '');
-              const position = h.nextPosition - h.eventSize;
+              const position = offset;
+              offset += h.eventSize;
+              if (h.nextPosition !== 0 && h.nextPosition !== offset) {
+                finish(
+                  new Error(
+                    `${file}:${position} ${event.kind}: log_pos ${h.nextPosition}, counted ${offset}`,
+                  ),
+                );
+                return;
+              }
               result.events.push({ file, position, bytes, event });
-              if (file === last.file && h.nextPosition === last.size) finish();
+              if (file === last.file && offset === last.size) finish();
             },
             onEnd: (err) => finish(err ?? new Error('server ended the dump before the end position')),
           },
@@ -78,12 +99,4 @@ export async function dumpUntilEndOf(
     conn.close();
   }
   return result;
-}
-
-/** A real ROTATE ends the file the events before it came from. */
-function streamFile(result: StreamResult): string {
-  const prev = result.events.at(-1);
-  if (prev) return prev.file;
-  const fake = result.artificial.at(-1);
-  return fake?.kind === 'rotate' ? fake.nextFile : '';
 }

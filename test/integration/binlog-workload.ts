@@ -1,10 +1,19 @@
 /**
- * A workload for the binlog differential test, run on the devcluster primary: DDL, every column type
- * the row decoder reads (signed/unsigned integers, DECIMAL, FLOAT/DOUBLE, VARCHAR/CHAR/TEXT/BLOB with
- * utf8mb4 and binary bytes, DATETIME/TIMESTAMP/TIME with fractions, DATE, YEAR, ENUM/SET, BIT, JSON),
- * multi-statement transactions, rollbacks (InnoDB: nothing logged; MyISAM mixed in: logged anyway),
- * statement and row format, MariaDB compressed events, annotated statements, multi-event statements,
- * and two events over 16 MB (a LONGBLOB row; a statement-format INSERT whose text is 17 MB).
+ * A workload for the binlog differential test, run on the devcluster primary of any server line: DDL,
+ * every column type the row decoder reads (signed/unsigned integers, DECIMAL, FLOAT/DOUBLE,
+ * VARCHAR/CHAR/TEXT/BLOB with utf8mb4, latin1, utf16, ucs2, gbk and binary bytes, DATETIME/TIMESTAMP/TIME
+ * with fractions, DATE, YEAR, ENUM/SET, BIT, JSON), multi-statement transactions, rollbacks, statement
+ * and row format, annotated statements, multi-event statements, and two events over 16 MB (a LONGBLOB
+ * row; a statement-format INSERT whose text is 17 MB).
+ *
+ * Per flavor, what only that server has:
+ *  - MariaDB: compressed events (log_bin_compress), INET6/INET4/UUID, compressed columns, GEOMETRY (which
+ *    mariadb-binlog prints), VECTOR on 11.7+; a rollback that keeps a MyISAM change made next to an
+ *    InnoDB one.
+ *  - MySQL: real JSON documents (doubles, big integers, decimals, dates, nested containers), partial JSON
+ *    updates (PARTIAL_UPDATE_ROWS), VECTOR, GEOMETRY (in a table of its own: mysqlbinlog cannot print
+ *    it, the test checks it against the server), tagged GTIDs, compressed transactions
+ *    (binlog_transaction_compression=ON in a session).
  */
 import type { Connection } from 'mysql2/promise';
 import type { ClusterControl } from '../../src/devcluster/index.js';
@@ -71,18 +80,101 @@ async function exec(conn: Connection, sql: string): Promise<void> {
   await conn.query(sql);
 }
 
+/** The flavor and server version the workload adapts to. */
+export interface WorkloadServer {
+  flavor: 'mariadb' | 'mysql';
+  version: string;
+}
+
+/** MariaDB types beyond the common table (INET4 10.10+, UUID 10.7+: both MariaDB lines have them). */
+function mariadbTypesTable(vector: boolean): string {
+  return `CREATE TABLE ${DB}.mtypes (
+  id INT PRIMARY KEY,
+  i6 INET6, i4 INET4, uu UUID,
+  vz VARCHAR(200) COMPRESSED CHARACTER SET utf8mb4, bz BLOB COMPRESSED,
+  g GEOMETRY, pt POINT,
+  u16 VARCHAR(20) CHARACTER SET utf16, uc CHAR(4) CHARACTER SET ucs2, gb VARCHAR(10) CHARACTER SET gbk,
+  st2 SET('a','b','c','d','e','f','g','h','i','j')${vector ? ",\n  vec VECTOR(3) NOT NULL DEFAULT VEC_FromText('[0,0,0]')" : ''}
+) ENGINE=InnoDB`;
+}
+
+function mariadbTypeRows(vector: boolean): string[] {
+  const v = (text: string): string => (vector ? `, VEC_FromText('${text}')` : '');
+  return [
+    `1, '2001:db8::ff00:42:8329', '192.168.0.1', '123e4567-e89b-12d3-a456-426655440000',
+     REPEAT('compress me ', 15), REPEAT(X'00FF0A5C', 100),
+     ST_GeomFromText('POLYGON((0 0,10 0,10 10,0 10,0 0))'), POINT(1.5, -2),
+     'ü€𝄞', 'ab', '中文', 'a,j'${v('[1.5,-2,3.25]')}`,
+    `2, '::', '0.0.0.0', '00000000-0000-0000-0000-000000000000',
+     'short', X'', ST_GeomFromText('LINESTRING(0 0,1 1,2 0)'), POINT(0, 0),
+     '', '', '', ''${v('[0,0,0]')}`,
+    `3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL${vector ? ", VEC_FromText('[-1e-30,1e30,0.1]')" : ''}`,
+  ];
+}
+
+/** MySQL types beyond the common table; GEOMETRY is in `geo` (see MYSQL_GEO_TABLE). */
+const MYSQL_TYPES_TABLE = `CREATE TABLE ${DB}.mtypes (
+  id INT PRIMARY KEY,
+  js JSON, j2 JSON,
+  vec VECTOR(3),
+  u16 VARCHAR(20) CHARACTER SET utf16, uc CHAR(4) CHARACTER SET ucs2, gb VARCHAR(10) CHARACTER SET gbk,
+  st2 SET('a','b','c','d','e','f','g','h','i','j'), tt TINYTEXT, mt MEDIUMTEXT, lt LONGTEXT,
+  d65 DECIMAL(65,30), t6 TIME(6), dt0 DATETIME, ts6 TIMESTAMP(6) NULL
+) ENGINE=InnoDB`;
+
+const MYSQL_TYPE_ROWS = [
+  `1, '{"a":[1,2,{"b":null}],"c":"ü","long key here":true,"k":false,"dbl":1.5,"tiny":1e-300,"huge":1e300,
+      "neg":-0.1,"big":18446744073709551615,"min":-9223372036854775808,"esc":"q\\\\"b\\\\\\\\n\\\\n\\\\t\\\\u0001é",
+      "empty":{},"arr":[],"nest":[[[]],{"x":{"y":[1,"2",3.25]}}]}',
+   JSON_OBJECT('d', CAST('2024-02-29' AS DATE), 'dt', CAST('2024-02-29 12:34:56.789012' AS DATETIME(6)),
+      't', CAST('-12:34:56.5' AS TIME(1)), 'dec', CAST(-1.50 AS DECIMAL(5,2)), 'dbl', CAST(2 AS DOUBLE),
+      'ints', JSON_ARRAY(0, -1, 32767, 32768, -32769, 2147483647, 2147483648, -2147483649)),
+   STRING_TO_VECTOR('[1.5,-2,3.25]'), 'ü€𝄞', 'ab', '中文', 'a,j', 'tiny', REPEAT('m', 70000),
+   REPEAT('l', 300), '-12345678901234567890123456789012345.123456789012345678901234567890',
+   '-838:59:59.000001', '9999-12-31 23:59:59', '2038-01-19 03:14:07.999999'`,
+  `2, '"just a string"', '12345678901234567890', STRING_TO_VECTOR('[0,-0,1e-30]'), '', '', '', '', '', '', '',
+   '0.000000000000000000000000000001', '00:00:00', '1000-01-01 00:00:00', '1970-01-01 00:00:01'`,
+  `3, 'null', '[1, 2.5, "three", null, true]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+   NULL`,
+];
+
+/**
+ * mysqlbinlog cannot print GEOMETRY (it stops the rows event's output at the first one, NULL or not),
+ * so these columns live in a table of their own, after everything it can print; the test checks our
+ * decoded bytes against the server's own (SRID + WKB, what HEX() of the column shows).
+ */
+const MYSQL_GEO_TABLE = `CREATE TABLE ${DB}.geo (
+  id INT PRIMARY KEY, label VARCHAR(20), g GEOMETRY, pt POINT, ls LINESTRING, pg POLYGON SRID 4326
+) ENGINE=InnoDB`;
+
+export const MYSQL_GEO_ROWS = [
+  `1, 'shapes', ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 2),LINESTRING(0 0,1 1))'), POINT(1.5, -2),
+   ST_GeomFromText('LINESTRING(0 0,10 10,20 25)'),
+   ST_GeomFromText('POLYGON((0 0,0 10,10 10,10 0,0 0))', 4326)`,
+  `2, 'nulls', NULL, NULL, NULL, NULL`,
+];
+
+/** MariaDB 11.7 added VECTOR. */
+function mariadbHasVector(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 11 || (major === 11 && minor >= 7);
+}
+
 /**
  * Runs the workload; returns the keys of the annotated transactions in commit order. `beforeBig` runs
  * before the >16 MB transactions (the test rotates the binlogs there, so a dump crosses files).
  */
 export async function runWorkload(
   cluster: ClusterControl,
+  server: WorkloadServer,
   beforeBig: () => Promise<void> = async () => {},
 ): Promise<ExpectedKeys> {
+  const mysql = server.flavor === 'mysql';
   const keys: ExpectedKeys = [];
   const conn = await cluster.connect('primary');
   try {
     await exec(conn, `SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'`); // '0000-00-00', YEAR 0
+    await exec(conn, `SET SESSION time_zone = '+00:00'`); // TIMESTAMP literals mean UTC
     await exec(conn, `DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}`);
     await exec(conn, TYPES_TABLE);
     await exec(conn, `CREATE TABLE ${DB}.big (id INT PRIMARY KEY, payload LONGBLOB) ENGINE=InnoDB`);
@@ -104,6 +196,10 @@ export async function runWorkload(
     );
     await exec(conn, `DELETE FROM ${DB}.types WHERE id = 3`);
 
+    // The flavor's own types.
+    if (mysql) keys.push(...(await mysqlTypes(conn)));
+    else keys.push(...(await mariadbTypes(conn, mariadbHasVector(server.version))));
+
     // Many rows in one statement: several rows events (8 KB each by default), STMT_END on the last.
     const many = Array.from({ length: 600 }, (_, i) => `('k${i}', REPEAT('v', ${i % 50}))`).join(',');
     await exec(conn, `INSERT INTO ${DB}.kv VALUES ${many} /* MEMCACHE_DIRTY kv:bulk */`);
@@ -124,11 +220,20 @@ export async function runWorkload(
     await exec(conn, 'BEGIN');
     await exec(conn, `INSERT INTO ${DB}.kv VALUES ('gone', 'x') /* MEMCACHE_DIRTY never:1 */`);
     await exec(conn, 'ROLLBACK');
+    // MySQL's multi-threaded applier (replica_parallel_workers=4, replica_preserve_commit_order=ON)
+    // binlogged this non-transactional group ahead of the InnoDB transaction before it in one run: its
+    // order in the replica's binlog is the applier's timing, not the primary's. The test compares the
+    // replica's order with the primary's, so the replica applies what comes before first, and the
+    // group itself, before anything after it (see the report on MySQL's replica order).
+    if (mysql) await cluster.waitForReplicaCatchUp();
     await exec(conn, 'BEGIN');
-    await exec(conn, `INSERT INTO ${DB}.kv VALUES ('gone2', 'x')`);
+    // MySQL with enforce_gtid_consistency=ON (the devcluster's production setting) refuses a MyISAM
+    // change in a transaction that also changes InnoDB; a transaction of that one statement is allowed.
+    if (!mysql) await exec(conn, `INSERT INTO ${DB}.kv VALUES ('gone2', 'x')`);
     await exec(conn, `INSERT INTO ${DB}.nt VALUES (1, 'stays') /* MEMCACHE_DIRTY nt:1 */`);
     await exec(conn, 'ROLLBACK');
     keys.push(['nt:1']);
+    if (mysql) await cluster.waitForReplicaCatchUp();
     await exec(conn, 'BEGIN');
     await exec(conn, `INSERT INTO ${DB}.kv VALUES ('sp1', 'kept') /* MEMCACHE_DIRTY sp:1 */`);
     await exec(conn, 'SAVEPOINT s1');
@@ -145,9 +250,11 @@ export async function runWorkload(
     await exec(conn, 'BEGIN');
     await exec(conn, `INSERT INTO ${DB}.kv VALUES (@who, CONCAT(@n, @nothing)) /* MEMCACHE_DIRTY stmt:2 */`);
     await exec(conn, `UPDATE ${DB}.kv SET v = RAND() WHERE k = 'k5'`);
-    await exec(conn, `INSERT INTO ${DB}.nt VALUES (2, 'stmt myisam')`);
+    // MySQL: no MyISAM change inside an InnoDB transaction (enforce_gtid_consistency, see above).
+    if (!mysql) await exec(conn, `INSERT INTO ${DB}.nt VALUES (2, 'stmt myisam')`);
     await exec(conn, 'COMMIT');
     keys.push(['stmt:2']);
+    if (mysql) await exec(conn, `INSERT INTO ${DB}.nt VALUES (2, 'stmt myisam')`);
     await exec(
       conn,
       `ALTER TABLE ${DB}.kv COMMENT 'ddl /* not an annotation */' /* MEMCACHE_DIRTY ddl:kv */`,
@@ -155,28 +262,128 @@ export async function runWorkload(
     keys.push(['ddl:kv']);
     await exec(conn, `SET SESSION binlog_format = 'ROW'`);
 
-    // MariaDB compressed events (both formats), for this part only.
-    await exec(conn, 'SET GLOBAL log_bin_compress = ON');
-    try {
-      await exec(
-        conn,
-        `INSERT INTO ${DB}.kv VALUES ('c1', REPEAT('compress me ', 100)) /* MEMCACHE_DIRTY c:1 */`,
-      );
-      keys.push(['c:1']);
-      await exec(conn, `UPDATE ${DB}.kv SET v = REPEAT('again ', 200) WHERE k = 'c1'`);
-      await exec(conn, `DELETE FROM ${DB}.kv WHERE k = 'c1'`);
-      await exec(conn, `SET SESSION binlog_format = 'STATEMENT'`);
-      await exec(conn, `INSERT INTO ${DB}.kv VALUES ('c2', '${'q'.repeat(600)}') /* MEMCACHE_DIRTY c:2 */`);
-      keys.push(['c:2']);
-      await exec(conn, `SET SESSION binlog_format = 'ROW'`);
-    } finally {
-      await exec(conn, 'SET GLOBAL log_bin_compress = OFF');
-    }
+    if (mysql) keys.push(...(await mysqlCompressedAndTagged(conn)));
+    else keys.push(...(await mariadbCompressedEvents(conn)));
   } finally {
     await conn.end();
   }
   await beforeBig();
   keys.push(...(await bigTransactions(cluster)));
+  return keys;
+}
+
+async function mariadbTypes(conn: Connection, vector: boolean): Promise<ExpectedKeys> {
+  await exec(conn, mariadbTypesTable(vector));
+  const rows = mariadbTypeRows(vector);
+  await exec(
+    conn,
+    `INSERT INTO ${DB}.mtypes VALUES ${rows.map((r) => `(${r})`).join(',')} /* MEMCACHE_DIRTY mtypes:all */`,
+  );
+  await exec(conn, `UPDATE ${DB}.mtypes SET vz = CONCAT(vz, '!'), i4 = '10.0.0.1' WHERE id < 3`);
+  await exec(conn, `DELETE FROM ${DB}.mtypes WHERE id = 2`);
+  return [['mtypes:all']];
+}
+
+async function mysqlTypes(conn: Connection): Promise<ExpectedKeys> {
+  await exec(conn, MYSQL_TYPES_TABLE);
+  await exec(conn, MYSQL_GEO_TABLE);
+  await exec(
+    conn,
+    `INSERT INTO ${DB}.mtypes VALUES ${MYSQL_TYPE_ROWS.map((r) => `(${r})`).join(',')} /* MEMCACHE_DIRTY mtypes:all */`,
+  );
+  for (const row of MYSQL_GEO_ROWS) await exec(conn, `INSERT INTO ${DB}.geo VALUES (${row})`);
+  // Full-image JSON updates, then partial ones (PARTIAL_UPDATE_ROWS: the after image holds diffs).
+  await exec(
+    conn,
+    `UPDATE ${DB}.mtypes SET js = JSON_SET(js, '$.a[0]', 10), vec = STRING_TO_VECTOR('[9,8,7]') WHERE id = 1`,
+  );
+  await exec(conn, `SET SESSION binlog_row_value_options = 'PARTIAL_JSON'`);
+  try {
+    await exec(
+      conn,
+      // Only JSON_SET/JSON_REPLACE/JSON_REMOVE are logged as diffs; a JSON_SET that adds a member is
+      // an INSERT diff (printed JSON_INSERT, or JSON_ARRAY_INSERT for an array element).
+      `UPDATE ${DB}.mtypes SET js = JSON_SET(js, '$.dbl', 2.5, '$.c', 'changed', '$.new', JSON_OBJECT('n', 1),
+           '$.arr[0]', 'x', '$.nest[1].x', JSON_ARRAY(1, 2)),
+         js = JSON_REMOVE(js, '$.k', '$.tiny'), js = JSON_REPLACE(js, '$.big', 7),
+         j2 = JSON_SET(j2, '$.d', CAST('2000-01-01' AS DATE))
+       WHERE id = 1 /* MEMCACHE_DIRTY mtypes:partial */`,
+    );
+    await exec(conn, `UPDATE ${DB}.mtypes SET j2 = JSON_SET(j2, '$[1]', 3.75, '$[2]', 'it''s') WHERE id = 3`);
+  } finally {
+    await exec(conn, `SET SESSION binlog_row_value_options = ''`);
+  }
+  await exec(conn, `DELETE FROM ${DB}.mtypes WHERE id = 2`);
+  return [['mtypes:all'], ['mtypes:partial']];
+}
+
+/** MariaDB compressed events (both formats), for this part only. */
+async function mariadbCompressedEvents(conn: Connection): Promise<ExpectedKeys> {
+  const keys: ExpectedKeys = [];
+  await exec(conn, 'SET GLOBAL log_bin_compress = ON');
+  try {
+    await exec(
+      conn,
+      `INSERT INTO ${DB}.kv VALUES ('c1', REPEAT('compress me ', 100)) /* MEMCACHE_DIRTY c:1 */`,
+    );
+    keys.push(['c:1']);
+    await exec(conn, `UPDATE ${DB}.kv SET v = REPEAT('again ', 200) WHERE k = 'c1'`);
+    await exec(conn, `DELETE FROM ${DB}.kv WHERE k = 'c1'`);
+    await exec(conn, `SET SESSION binlog_format = 'STATEMENT'`);
+    await exec(conn, `INSERT INTO ${DB}.kv VALUES ('c2', '${'q'.repeat(600)}') /* MEMCACHE_DIRTY c:2 */`);
+    keys.push(['c:2']);
+    await exec(conn, `SET SESSION binlog_format = 'ROW'`);
+  } finally {
+    await exec(conn, 'SET GLOBAL log_bin_compress = OFF');
+  }
+  return keys;
+}
+
+/** The tag of the workload's tagged GTIDs (MySQL 8.3+; root holds TRANSACTION_GTID_TAG). */
+export const GTID_TAG = 'bdiff_tag';
+
+/**
+ * MySQL compressed transactions (binlog_transaction_compression=ON in this session: each transaction is
+ * one TRANSACTION_PAYLOAD, its statements' Rows_query events inside), then transactions with a tagged
+ * GTID (gtid_next = AUTOMATIC:<tag>), one of them compressed too.
+ */
+async function mysqlCompressedAndTagged(conn: Connection): Promise<ExpectedKeys> {
+  const keys: ExpectedKeys = [];
+  await exec(conn, 'SET SESSION binlog_transaction_compression = ON');
+  try {
+    await exec(conn, 'BEGIN');
+    await exec(
+      conn,
+      `INSERT INTO ${DB}.kv VALUES ('c1', REPEAT('compress me ', 100)) /* MEMCACHE_DIRTY c:1 */`,
+    );
+    await exec(
+      conn,
+      `UPDATE ${DB}.kv SET v = REPEAT('again ', 200)
+         WHERE k = 'c1' /* MEMCACHE_DIRTY
+         c:1b */`,
+    );
+    await exec(conn, `DELETE FROM ${DB}.kv WHERE k LIKE 'k2%'`);
+    await exec(conn, 'COMMIT');
+    keys.push(['c:1', 'c:1b']);
+    await exec(
+      conn,
+      `INSERT INTO ${DB}.types (${COLUMNS}) VALUES (${TYPE_ROWS[0]}) /* MEMCACHE_DIRTY c:types */`,
+    );
+    keys.push(['c:types']);
+    await exec(conn, `SET gtid_next = 'AUTOMATIC:${GTID_TAG}'`);
+    await exec(conn, `UPDATE ${DB}.kv SET v = 'tagged+compressed' WHERE k = 'c1' /* MEMCACHE_DIRTY tag:1 */`);
+    keys.push(['tag:1']);
+  } finally {
+    await exec(conn, 'SET SESSION binlog_transaction_compression = OFF');
+  }
+  try {
+    await exec(conn, `INSERT INTO ${DB}.kv VALUES ('t2', 'tagged') /* MEMCACHE_DIRTY tag:2 */`);
+    keys.push(['tag:2']);
+    await exec(conn, `CREATE TABLE ${DB}.tagged_ddl (id INT PRIMARY KEY) /* MEMCACHE_DIRTY tag:ddl */`);
+    keys.push(['tag:ddl']);
+  } finally {
+    await exec(conn, `SET gtid_next = 'AUTOMATIC'`);
+  }
   return keys;
 }
 

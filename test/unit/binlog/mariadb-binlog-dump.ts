@@ -35,6 +35,18 @@ export interface DumpEvent {
   gtidList?: string[];
   tableMap?: { db: string; table: string; tableId: number };
   rows?: { tableId: number; stmtEnd: boolean };
+  /** MySQL (mysqlbinlog-dump.ts): a Rows_query event's text, line prefixes removed. */
+  rowsQuery?: string;
+  /** MySQL: a Previous-GTIDs event's set as printed (`[empty]` → ''), line breaks removed. */
+  previousGtids?: string;
+  /** MySQL: a Transaction_Payload event's header fields. */
+  payload?: { payloadSize: number; compression: string; uncompressedSize: number };
+  /**
+   * MySQL: an event mysqlbinlog printed from inside a Transaction_Payload (between `# Start of
+   * compressed events.` and `# End of compressed events.`); its `# at` and end_log_pos are the
+   * payload event's end.
+   */
+  inPayload?: boolean;
   /**
    * Rows events: the `meta=`/`nullable=` that -vv printed per column value. mariadb-binlog prints the
    * rows of a whole statement after its STMT_END event, so these are keyed by table (`db.table`).
@@ -55,7 +67,8 @@ export interface Dump {
   complete: boolean;
 }
 
-const HEADER =
+/** `#YYMMDD HH:MM:SS server id N  end_log_pos N [CRC32 0x…] \t<description>` (mysqlbinlog prints it alike). */
+export const EVENT_HEADER =
   /^#(\d{6} [ \d]\d:\d\d:\d\d) server id (\d+)\s+end_log_pos (\d+)\s*(?:CRC32 0x([0-9a-f]{8}))?\s*(?:\t(.*))?$/;
 
 export function parseMariadbBinlogDump(text: string): Dump {
@@ -85,7 +98,7 @@ export function parseMariadbBinlogDump(text: string): Dump {
       current = undefined;
       continue;
     }
-    const h = HEADER.exec(line);
+    const h = EVENT_HEADER.exec(line);
     if (h) {
       current = {
         time: h[1],
@@ -194,7 +207,7 @@ function classify(e: DumpEvent): void {
  * The statement of a QUERY: mariadb-binlog prints `SET ...` context lines, each ending with the
  * delimiter, then the statement, then the delimiter on a line of its own.
  */
-function statementText(body: string[]): string {
+export function statementText(body: string[]): string {
   const text = body.join('\n');
   const end = text.lastIndexOf('\n/*!*/;');
   if (end < 0) return '';
