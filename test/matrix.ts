@@ -42,6 +42,7 @@ export const EVERY_LINE: readonly string[] = [
   'binlog-differential.test.ts',
   'chaos.test.ts',
   'devcluster.test.ts',
+  'edge-e2e.test.ts',
   'jason-monkey.test.ts',
   'memcached-tailer.test.ts',
   'preflight.test.ts',

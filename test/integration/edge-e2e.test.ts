@@ -1,8 +1,10 @@
 /**
- * The edge end to end on the real MariaDB pair: two app servers stand for the regions (the master app
- * writes on the primary and reports the write's GTID from `SELECT @@last_gtid`; the replica app reads
- * the replica), a real `cachetail tail` process follows the replica and serves /status, and the edge
- * proxy routes between them. The replica is made to lag by stopping its SQL thread.
+ * The edge end to end on the real primary/replica pair of every server line: two app servers stand for
+ * the regions (the master app writes on the primary and reports the write's GTID with lastWriteGtid —
+ * MariaDB `0-1-57` from @@last_gtid, MySQL `uuid:57` from the statement's OK packet; the replica app reads
+ * the replica), a real `cachetail tail` process follows the replica and serves /status (its watermark:
+ * MariaDB `0-1-57`, MySQL a GTID set `uuid:1-57`), and the edge proxy routes between them. The replica is
+ * made to lag by stopping its SQL thread.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,8 @@ import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { annotate } from '../../src/annotate/index.js';
+import { lastWriteGtid, trackWriteGtids } from '../../src/app/index.js';
+import { GtidState } from '../../src/binlog/index.js';
 import { edgeConfigSchema } from '../../src/config/edge.js';
 import { clusterControl, type ServerRole } from '../../src/devcluster/index.js';
 import { freePort } from '../../src/devcluster/proc.js';
@@ -33,11 +37,11 @@ async function regionApp(region: string, server: ServerRole, reported: string[])
       const conn = await cluster.connect(server);
       try {
         if (req.method === 'POST' && req.url === '/posts') {
+          await trackWriteGtids(conn);
           const [ins] = await conn.query<ResultSetHeader>(
             annotate(`INSERT INTO ${DB}.posts (body) VALUES ('hello')`, ['posts:count']),
           );
-          const [[row]] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
-          const gtid = String(row.g);
+          const gtid = await lastWriteGtid(conn, ins);
           reported.push(gtid);
           res.writeHead(201, { 'x-cachetail-gtid': gtid }).end(`${region} post ${ins.insertId}`);
           return;
@@ -86,12 +90,17 @@ async function tailerStatus(url: string): Promise<{ ready: boolean; watermark: {
   return (await res.json()) as { ready: boolean; watermark: { gtid: string } | null };
 }
 
+/** The tailer's watermark has the same GTIDs as `state` (MariaDB `0-1-57`, MySQL a set): exactly. */
+function sameGtids(watermark: string | undefined, state: string): boolean {
+  return watermark !== undefined && GtidState.parse(watermark).equals(GtidState.parse(state));
+}
+
 const count = async (sql: ServerRole): Promise<number> => {
   const [row] = await cluster.query(sql, `SELECT COUNT(*) AS n FROM ${DB}.posts`);
   return Number(row.n);
 };
 
-describe('edge on the real MariaDB pair with a real tailer', () => {
+describe('edge on the real primary/replica pair with a real tailer', () => {
   const reported: string[] = [];
   let us: Running;
   let eu: Running;
@@ -142,12 +151,22 @@ describe('edge on the real MariaDB pair with a real tailer', () => {
   it('pins the writer to master while the replica lags, and unpins as soon as the tailer passes the write', async () => {
     const edge = await startEdge(us.url, eu.url, statusUrl, true);
     try {
+      // The tailer has passed everything written so far; then the replica stops applying.
+      const passed = await cluster.gtidState('primary');
+      await waitFor(
+        'the tailer to pass every earlier write',
+        async () => sameGtids((await tailerStatus(statusUrl)).watermark?.gtid, passed) || undefined,
+      );
       await cluster.stopReplicaSql();
       const before = await count('primary');
       const write = await send(edge.port, 'POST', '/posts');
       expect(`${write.status} ${write.body.toString()}`).toBe(`201 us post ${before + 1}`);
       const gtid = reported.at(-1)!;
-      expect(gtid).toMatch(/^\d+-\d+-\d+$/);
+      // One GTID: MariaDB domain-server-seq; MySQL source_uuid:seq.
+      expect(gtid).toMatch(info.server.flavor === 'mysql' ? /^[0-9a-f-]{36}:\d+$/ : /^\d+-\d+-\d+$/);
+      expect(
+        GtidState.parse(await cluster.gtidState('primary')).equals(GtidState.parse(passed).add(gtid)),
+      ).toBe(true);
       const cookie = cookiePair(write);
       expect(Buffer.from(cookie.split('.')[3], 'base64url').toString()).toBe(gtid);
 
@@ -160,7 +179,8 @@ describe('edge on the real MariaDB pair with a real tailer', () => {
       expect((await send(edge.port, 'GET', '/posts/count', { cookie })).body.toString()).toBe(
         `us ${before + 1}`,
       );
-      expect((await tailerStatus(statusUrl)).watermark!.gtid).not.toBe(gtid);
+      // The tailer has not passed the write: its watermark is still exactly what it was before it.
+      expect((await tailerStatus(statusUrl)).watermark!.gtid).toSatisfy((w: string) => sameGtids(w, passed));
 
       await cluster.startReplicaSql();
       const resumed = Date.now();
@@ -198,10 +218,15 @@ describe('edge on the real MariaDB pair with a real tailer', () => {
       const cookie = cookiePair(await send(edge.port, 'POST', '/posts'));
       const gtid = reported.at(-1)!;
       await cluster.waitForReplicaCatchUp();
-      await waitFor('the tailer to pass the write', async () => {
-        const s = await tailerStatus(statusUrl);
-        return s.watermark?.gtid === gtid || undefined;
-      });
+      // The write is the primary's last transaction: the watermark then holds exactly the primary's GTIDs
+      // (MariaDB: it is the write's GTID; MySQL: a set whose last GTID is the write's).
+      const primaryState = await cluster.gtidState('primary');
+      expect(GtidState.parse(primaryState).hasReached(gtid)).toBe(true);
+      await waitFor(
+        'the tailer to pass the write',
+        async () => sameGtids((await tailerStatus(statusUrl)).watermark?.gtid, primaryState) || undefined,
+      );
+      if (info.server.flavor === 'mariadb') expect(primaryState).toBe(gtid);
       expect(await count('replica')).toBe(before + 1);
       expect((await send(edge.port, 'GET', '/posts/count', { cookie })).body.toString()).toBe(
         `us ${before + 1}`,
