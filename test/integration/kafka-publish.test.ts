@@ -1,7 +1,7 @@
 /**
- * The Kafka tailer on the real pair and broker: annotated transactions on the primary appear on the
- * topic — decoded with the generated types, one record per key, in per-key commit order, with the GTIDs
- * the primary reported (@@last_gtid) — and the memcached tailer's watermark is published as
+ * The Kafka tailer on the real pair (every server line) and broker: annotated transactions on the primary
+ * appear on the topic — decoded with the generated types, one record per key, in per-key commit order,
+ * with the GTIDs the primary reported (lastWriteGtid) — and the memcached tailer's watermark is published as
  * InvalidationApplied. `cachetail kafka init` creates the topics, is idempotent, and reports a topic
  * that differs; a producer never creates a topic.
  */
@@ -12,6 +12,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GtidState } from '../../src/binlog/index.js';
 import { kafkaCommand } from '../../src/commands/kafka.js';
 import { clusterControl, ensureKafka } from '../../src/devcluster/index.js';
 import { Flavor } from '../../src/gen/cachetail/v1/invalidation_pb.js';
@@ -29,6 +30,7 @@ import {
   createTopics,
   gtidsPerKey,
   kafkaTailerConfig,
+  sameGtids,
   TopicReader,
   uniqueTopic,
   writeTransaction,
@@ -217,7 +219,7 @@ describe('the Kafka tailer', () => {
       writerTime: inv.writerTime && timestampMs(inv.writerTime),
     }).toEqual({
       transactionId: `gtid:${written[0]?.gtid}`,
-      source: [Flavor.MARIADB, 2],
+      source: [info.server.flavor === 'mysql' ? Flavor.MYSQL : Flavor.MARIADB, 2],
       origin: 1,
       region: 'replica-region',
       file: expect.stringMatching(/^mysql-bin\.\d{6}$/),
@@ -230,14 +232,15 @@ describe('the Kafka tailer', () => {
     expect(byId.get(`gtid:${written[1]?.gtid}#0`)?.inv.writerTime).toBeUndefined();
   });
 
-  it('keeps its own checkpoint, at or past the last published transaction', async () => {
-    const last = written.at(-1)!.gtid;
+  it('keeps its own checkpoint, at the last published transaction', async () => {
+    // Nothing was written after the last transaction: the checkpoint holds exactly the primary's GTIDs
+    // (MariaDB: the last write's GTID; MySQL: the set that ends with it).
+    const state = await cluster.gtidState('primary');
+    expect(GtidState.parse(state).hasReached(written.at(-1)!.gtid)).toBe(true);
     await waitFor('the Kafka checkpoint to cover the last write', async () => {
       const { readFile } = await import('node:fs/promises');
       const cp = JSON.parse(await readFile(kafkaTailer.checkpointPath, 'utf8')) as { gtid: string };
-      const seq = Number(last.split('-')[2]);
-      const at = Number(/0-1-(\d+)/.exec(cp.gtid)?.[1] ?? 0);
-      return at >= seq ? true : undefined;
+      return sameGtids(cp.gtid, state) || undefined;
     });
     expect(kafkaTailer.checkpointPath.endsWith('/checkpoint-kafka.json')).toBe(true);
   });
@@ -274,8 +277,7 @@ describe('the Kafka tailer', () => {
         void consumer.run({
           eachMessage: ({ message }) => {
             const m = decodeApplied(message.value ?? new Uint8Array());
-            const seq = Number(last.split('-')[2]);
-            if (Number(/0-1-(\d+)/.exec(m.watermarkGtid)?.[1] ?? 0) >= seq) {
+            if (m.watermarkGtid && GtidState.parse(m.watermarkGtid).hasReached(last)) {
               resolve({
                 key: String(message.key),
                 gtid: m.watermarkGtid,
@@ -294,7 +296,8 @@ describe('the Kafka tailer', () => {
         tailer: 'it-host',
         server: 2,
       });
-      expect(received.gtid).toMatch(/^0-1-\d+$/);
+      // The watermark: MariaDB one GTID per domain (`0-1-57`); MySQL a GTID set (`uuid:1-57`).
+      expect(received.gtid).toMatch(info.server.flavor === 'mysql' ? /^[0-9a-f-]{36}:1-\d+$/ : /^0-1-\d+$/);
     } finally {
       await consumer.disconnect();
       await publisher!.stop();

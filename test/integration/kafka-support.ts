@@ -1,14 +1,17 @@
 /**
  * Shared pieces of the Kafka integration tests: a Kafka tailer configured on the shared cluster's
  * replica, private topics created as `cachetail kafka init` would, a reader that decodes a topic with
- * the generated types, and annotated writes on the primary that report their GTID (@@last_gtid).
+ * the generated types, and annotated writes on the primary that report their GTID (lastWriteGtid: MariaDB
+ * @@last_gtid, MySQL the GTID in COMMIT's OK packet).
  */
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import { annotate } from '../../src/annotate/index.js';
+import { lastWriteGtid, trackWriteGtids } from '../../src/app/index.js';
+import { GtidState } from '../../src/binlog/index.js';
 import { tailerConfigSchema } from '../../src/config/schema.js';
 import type { ClusterInfo } from '../../src/devcluster/index.js';
 import { InvalidationSchema, type Invalidation } from '../../src/gen/cachetail/v1/invalidation_pb.js';
@@ -150,20 +153,26 @@ export async function writeTransaction(
   statements: readonly (readonly string[])[],
   ts?: number,
 ): Promise<Written> {
+  await trackWriteGtids(conn); // once per session
   await conn.query('BEGIN');
   for (const keys of statements) {
     const sql = annotate(`INSERT INTO ${DB}.items (v) VALUES (?)`, keys, ts === undefined ? {} : { ts });
     await conn.query(sql, [keys.join(' ').slice(0, 60)]);
   }
-  await conn.query('COMMIT');
-  const [rows] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
-  const gtid = String(rows[0]?.g);
+  const [commit] = await conn.query('COMMIT');
+  const gtid = await lastWriteGtid(conn, commit);
+  if (!gtid) throw new Error('the server reported no GTID for the transaction');
   const keys = [...new Set(statements.flat())];
   return { gtid, keys, ids: keys.map((_, i) => `gtid:${gtid}#${i}`) };
 }
 
 export const CREATE_TABLE = `CREATE DATABASE IF NOT EXISTS ${DB};
   CREATE TABLE IF NOT EXISTS ${DB}.items (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB`;
+
+/** The GTID state `text` (a checkpoint's, a watermark's) holds exactly the GTIDs of `state`. */
+export function sameGtids(text: string | undefined, state: string): boolean {
+  return text !== undefined && GtidState.parse(text).equals(GtidState.parse(state));
+}
 
 /** Per key, the GTIDs of its records in the order the topic holds them (first occurrence of each id). */
 export function gtidsPerKey(records: readonly TopicRecord[]): Map<string, string[]> {
