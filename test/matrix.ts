@@ -53,6 +53,7 @@ export const EVERY_LINE: readonly string[] = [
   'tail-bad-input.test.ts',
   'tailer-crash.test.ts',
   'tailer-failures.test.ts',
+  'tailer-outbox.test.ts',
   'tailer-sampler.test.ts',
 ];
 

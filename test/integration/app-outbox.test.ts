@@ -17,6 +17,7 @@ import {
   type ExtraPair,
   type ExtraServers,
 } from '../../src/devcluster/index.js';
+import { eventsOfGtid } from '../helpers/binlog-events.js';
 import { CommitLog, startAppTailer, type AppTailer } from './app-support.js';
 
 const info = inject('cluster');
@@ -185,23 +186,9 @@ describe('outbox mode on a ROW-format pair', () => {
   });
 });
 
-/** Query texts of the events a server of `pair` logged for a GTID (SHOW BINLOG EVENTS). */
-async function loggedTexts(pair: ExtraPair, server: 'primary' | 'replica', gtid: string): Promise<string[]> {
-  const files = await pair.query(server, 'SHOW BINARY LOGS');
-  // The GTID event's text: MariaDB `BEGIN GTID 0-1-5`, MySQL `SET @@SESSION.GTID_NEXT= 'uuid:5'` (a
-  // GTID has no regex metacharacters; the bounds keep 0-1-5 from matching 0-1-57).
-  const names = new RegExp(`(^|[\\s'])${gtid}($|[\\s'])`);
-  const out: string[] = [];
-  for (const f of files) {
-    const events = await pair.query(server, `SHOW BINLOG EVENTS IN '${String(f.Log_name)}'`);
-    let inGroup = false;
-    for (const e of events) {
-      if (e.Event_type === 'Gtid') inGroup = names.test(String(e.Info));
-      if (inGroup) out.push(`${String(e.Event_type)}: ${String(e.Info)}`);
-    }
-  }
-  return out;
-}
+/** The events a server of `pair` logged for a GTID (SHOW BINLOG EVENTS). */
+const loggedTexts = (pair: ExtraPair, server: 'primary' | 'replica', gtid: string) =>
+  eventsOfGtid((sql) => pair.query(server, sql), gtid);
 
 const mysqlLine = info.server.flavor === 'mysql';
 
