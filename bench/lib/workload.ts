@@ -1,17 +1,20 @@
 /**
- * Generates the benchmark's binlogs on a real MariaDB (the devcluster primary): ROW format, CRC32,
- * Annotate_rows on — what a tailer reads in production. Each transaction is BEGIN, 2–5 annotated
- * statements (UPDATE/INSERT/DELETE with 1–5 keys each, some touching several rows), COMMIT; MariaDB logs
- * it as GTID, BEGIN, then per statement ANNOTATE_ROWS + TABLE_MAP + rows events, then XID.
+ * Generates the benchmark's binlogs on a real server (the devcluster primary of a server line: MariaDB
+ * by default, MySQL 9.7 for the mysqlbinlog comparison): ROW format, CRC32, the statement text before
+ * each statement's row events — what a tailer reads in production. Each transaction is BEGIN, 2–5
+ * annotated statements (UPDATE/INSERT/DELETE with 1–5 keys each, some touching several rows), COMMIT;
+ * MariaDB logs it as GTID, then per statement ANNOTATE_ROWS + TABLE_MAP + rows events, then XID; MySQL
+ * as GTID, BEGIN, per statement ROWS_QUERY + TABLE_MAP + rows events, then XID.
  *
  * Files are cached under .cache/bench/ (git-ignored) with a JSON sidecar; a file whose sidecar is
- * missing is regenerated. Deterministic SQL (seeded), so two generations differ only in timestamps.
+ * missing is regenerated. Deterministic SQL (seeded), so two generations differ only in timestamps (and,
+ * on MySQL, the server UUID in the GTIDs).
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
 import { annotate } from '../../src/annotate/index.js';
-import { startCluster } from '../../src/devcluster/index.js';
+import { DEFAULT_LINE, startCluster, type ServerLine } from '../../src/devcluster/index.js';
 
 /** Bump when the workload changes: cached files of an older version are not reused. */
 const WORKLOAD_VERSION = 2;
@@ -23,6 +26,8 @@ export interface BinlogTarget {
   name: string;
   /** Generate until the binlog file reaches this many bytes. */
   bytes: number;
+  /** The server line that writes it (default mariadb-10.11). */
+  line?: ServerLine;
 }
 
 export interface GeneratedBinlog {
@@ -33,6 +38,8 @@ export interface GeneratedBinlog {
   keys: number;
   statements: number;
   serverVersion: string;
+  /** The server line that wrote it (absent in sidecars written before lines existed: mariadb-10.11). */
+  line?: ServerLine;
 }
 
 export function cachedBinlogPath(cacheDir: string, t: BinlogTarget): string {
@@ -108,13 +115,21 @@ function transaction(rand: (n: number) => number, st: State): { sql: string[]; k
   return { sql: ['BEGIN', ...statements, 'COMMIT'], keys: keys.size };
 }
 
-/** Starts a devcluster, writes the workload until each target size is reached, copies the files. */
-export async function generateBinlogs(cacheDir: string, targets: BinlogTarget[]): Promise<void> {
+/**
+ * Starts a devcluster of `line`, writes the workload until each target size is reached, copies the
+ * files. Targets are generated one after another on the same primary, in order.
+ */
+export async function generateBinlogs(
+  cacheDir: string,
+  targets: BinlogTarget[],
+  line: ServerLine = DEFAULT_LINE,
+): Promise<void> {
   mkdirSync(cacheDir, { recursive: true });
-  const cluster = await startCluster({ log: (m) => process.stderr.write(`${m}\n`) });
+  const cluster = await startCluster({ line, log: (m) => process.stderr.write(`${m}\n`) });
+  const { sql } = cluster.driver;
   try {
     // The replica would replay every write on the same two cores; it is not part of this measurement.
-    await cluster.query('replica', 'STOP SLAVE');
+    await cluster.query('replica', sql.stopReplica);
     await cluster.query(
       'primary',
       `CREATE DATABASE IF NOT EXISTS bench;
@@ -132,13 +147,15 @@ export async function generateBinlogs(cacheDir: string, targets: BinlogTarget[])
         );
         await conn.query(`INSERT INTO users (id, name, email, score) VALUES ${rows.join(',')}`);
       }
-      const [dirRows] = await conn.query<RowDataPacket[]>('SELECT @@datadir AS dir, @@version AS version');
-      const { dir, version } = dirRows[0] as { dir: string; version: string };
+      const [versionRows] = await conn.query<RowDataPacket[]>('SELECT @@version AS version');
+      const { version } = versionRows[0] as { version: string };
+      // The driver's datadir as this host sees it (a chrooted server's @@datadir is inside its root).
+      const dir = path.join(cluster.info.baseDir, 'primary', 'data');
       const rand = lcg(20240611);
       const state: State = { nextPost: 1, livePosts: [], renames: 0 };
       for (const target of targets) {
         await conn.query('FLUSH BINARY LOGS');
-        const [status] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+        const [status] = await conn.query<RowDataPacket[]>(sql.binlogStatus);
         const binlog = (status[0] as { File: string }).File;
         const gen: GeneratedBinlog = {
           file: binlog,
@@ -147,6 +164,7 @@ export async function generateBinlogs(cacheDir: string, targets: BinlogTarget[])
           keys: 0,
           statements: 0,
           serverVersion: version,
+          line,
         };
         const started = Date.now();
         for (let round = 0; ; round++) {
