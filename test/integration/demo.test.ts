@@ -29,7 +29,7 @@ function run(command: string, args: string[]): Running {
 }
 
 const baseDirOf = (out: string): string => {
-  const m = /devcluster: base dir (\S+)/.exec(out);
+  const m = /devcluster: \S+ base dir (\S+)/.exec(out);
   if (!m) throw new Error(`no base dir in the output:\n${out}`);
   return m[1];
 };
