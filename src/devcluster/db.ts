@@ -1,11 +1,20 @@
 // One interface over the database server lines (lines.ts): bootstrap a datadir, start a server, point
 // a replica at its primary by GTID, wait for it to catch up, and the few statements whose spelling
 // differs between MariaDB and MySQL. The cluster, the extra servers and the tests use only this.
+import { existsSync } from 'node:fs';
+import { cp, mkdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { ServerEndpoint } from './sql.js';
+import { connect, REPLICATION, ROOT, TAILER, withConnection, type ServerEndpoint } from './sql.js';
 import type { ServerFlavor, ServerLine } from './lines.js';
-import { DevclusterError, requireBinary } from './proc.js';
+import {
+  DevclusterError,
+  freePort,
+  requireBinary,
+  spawnService,
+  waitUntilReady,
+  withRetries,
+} from './proc.js';
 import type { Spawned } from './proc.js';
 
 export interface DbServer {
@@ -98,4 +107,80 @@ export class Runner {
   get tmpDir(): string {
     return this.root === null ? tmpdir() : join(this.root, 'tmp');
   }
+}
+
+/** What differs between the lines' server processes; startDbServer does the rest. */
+export interface ServerProcessSpec {
+  /** `mariadbd` or `mysqld` (inside the runner's root when it has one). */
+  binary: string;
+  installHint: string;
+  /** The line's own flags, after the common paths, port and server id; `opts.options` come last. */
+  flags: readonly string[];
+  readyTimeoutMs: number;
+}
+
+/**
+ * Starts one server in `<baseDir>/<name>` (data copied from the template unless it has data already, so
+ * a restart keeps it), on `opts.port` or a free port, and waits until root can log in over TCP.
+ */
+export async function startDbServer(
+  runner: Runner,
+  opts: StartDbOptions,
+  spec: ServerProcessSpec,
+): Promise<DbServer> {
+  const dir = join(opts.baseDir, opts.name);
+  const datadir = join(dir, 'data');
+  await mkdir(join(dir, 'tmp'), { recursive: true });
+  if (!existsSync(join(datadir, 'mysql'))) await cp(opts.template, datadir, { recursive: true });
+  const socket = join(dir, `${spec.binary}.sock`);
+  const logFile = join(dir, `${spec.binary}.log`);
+  const p = (hostPath: string) => runner.path(hostPath);
+
+  return withRetries(3, async () => {
+    const port = opts.port ?? (await freePort());
+    const { cmd, args } = runner.command(
+      spec.binary,
+      [
+        '--no-defaults',
+        `--datadir=${p(datadir)}`,
+        `--socket=${p(socket)}`,
+        `--pid-file=${p(join(dir, `${spec.binary}.pid`))}`,
+        `--tmpdir=${p(join(dir, 'tmp'))}`,
+        `--log-error=${p(logFile)}`,
+        '--user=root',
+        '--bind-address=127.0.0.1',
+        `--port=${port}`,
+        `--server-id=${opts.serverId}`,
+        ...spec.flags,
+        ...(opts.options ?? []),
+      ],
+      spec.installHint,
+    );
+    const proc = await spawnService(cmd, args, { baseDir: opts.baseDir, name: opts.name, logFile });
+    const endpoint: ServerEndpoint = { host: '127.0.0.1', port, socket, serverId: opts.serverId };
+    await waitUntilReady(
+      `${spec.binary} ${opts.name}`,
+      proc,
+      async () => {
+        const conn = await connect(endpoint, ROOT);
+        await conn.end();
+        return true;
+      },
+      spec.readyTimeoutMs,
+    );
+    return { endpoint, proc };
+  });
+}
+
+/**
+ * The replication and tailer accounts, created on the primary so that they reach the replica through
+ * replication like any other write.
+ */
+export async function createAccounts(primary: ServerEndpoint, tailerGrants: string): Promise<void> {
+  await withConnection(primary, ROOT, async (conn) => {
+    await conn.query(`CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?`, [REPLICATION.user, REPLICATION.password]);
+    await conn.query(`GRANT REPLICATION SLAVE ON *.* TO ?@'127.0.0.1'`, [REPLICATION.user]);
+    await conn.query(`CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?`, [TAILER.user, TAILER.password]);
+    await conn.query(`GRANT ${tailerGrants} ON *.* TO ?@'127.0.0.1'`, [TAILER.user]);
+  });
 }

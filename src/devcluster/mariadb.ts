@@ -2,14 +2,13 @@
 // deployment to be: ROW binlogs with Annotate_rows events on both servers, and a replica that re-logs what
 // it applies (log_slave_updates + replicate_annotate_row_events), because the tailer reads the replica's
 // own binlog (DESIGN.md §2).
-import { existsSync } from 'node:fs';
-import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
+import { createAccounts, startDbServer } from './db.js';
 import type { DbDriver, DbServer, DialectSql, Runner, StartDbOptions } from './db.js';
 import type { ServerLine } from './lines.js';
-import { DevclusterError, freePort, runCommand, spawnService, waitUntilReady, withRetries } from './proc.js';
-import { connect, REPLICATION, ROOT, TAILER, withConnection, type ServerEndpoint } from './sql.js';
+import { DevclusterError, runCommand } from './proc.js';
+import { REPLICATION, ROOT, withConnection, type ServerEndpoint } from './sql.js';
 
 /**
  * The tailer's account: enough for COM_BINLOG_DUMP (REPLICATION SLAVE), SHOW MASTER STATUS / SHOW BINLOG
@@ -77,64 +76,26 @@ async function createTemplateDatadir(runner: Runner, baseDir: string): Promise<s
   return datadir;
 }
 
-async function startMariadb(runner: Runner, opts: StartDbOptions): Promise<DbServer> {
-  const dir = join(opts.baseDir, opts.name);
-  const datadir = join(dir, 'data');
-  await mkdir(join(dir, 'tmp'), { recursive: true });
-  // A restart keeps its data: only a new server gets a copy of the template.
-  if (!existsSync(join(datadir, 'mysql'))) await cp(opts.template, datadir, { recursive: true });
-  const socket = join(dir, 'mariadbd.sock');
-  const p = (hostPath: string) => runner.path(hostPath);
-
-  return withRetries(3, async () => {
-    const port = opts.port ?? (await freePort());
-    const { cmd, args } = runner.command(
-      'mariadbd',
-      [
-        '--no-defaults',
-        `--datadir=${p(datadir)}`,
-        `--socket=${p(socket)}`,
-        `--pid-file=${p(join(dir, 'mariadbd.pid'))}`,
-        `--tmpdir=${p(join(dir, 'tmp'))}`,
-        `--log-error=${p(join(dir, 'mariadbd.log'))}`,
-        '--user=root',
-        '--bind-address=127.0.0.1',
-        `--port=${port}`,
-        `--server-id=${opts.serverId}`,
-        '--log-bin=mysql-bin',
-        '--binlog-format=ROW',
-        '--binlog-annotate-row-events=ON',
-        '--log-slave-updates=ON',
-        '--replicate-annotate-row-events=ON',
-        '--relay-log=relay-bin',
-        '--gtid-strict-mode=ON',
-        '--skip-name-resolve',
-        '--performance-schema=OFF',
-        // A dev box, not production: trade durability for speed.
-        '--innodb-flush-log-at-trx-commit=2',
-        '--sync-binlog=0',
-        ...SIZE_OPTIONS,
-        ...(opts.options ?? []),
-      ],
-      INSTALL_HINT,
-    );
-    const proc = await spawnService(cmd, args, {
-      baseDir: opts.baseDir,
-      name: opts.name,
-      logFile: join(dir, 'mariadbd.log'),
-    });
-    const endpoint: ServerEndpoint = { host: '127.0.0.1', port, socket, serverId: opts.serverId };
-    await waitUntilReady(
-      `mariadbd ${opts.name}`,
-      proc,
-      async () => {
-        const conn = await connect(endpoint, ROOT);
-        await conn.end();
-        return true;
-      },
-      60_000,
-    );
-    return { endpoint, proc };
+function startMariadb(runner: Runner, opts: StartDbOptions): Promise<DbServer> {
+  return startDbServer(runner, opts, {
+    binary: 'mariadbd',
+    installHint: INSTALL_HINT,
+    readyTimeoutMs: 60_000,
+    flags: [
+      '--log-bin=mysql-bin',
+      '--binlog-format=ROW',
+      '--binlog-annotate-row-events=ON',
+      '--log-slave-updates=ON',
+      '--replicate-annotate-row-events=ON',
+      '--relay-log=relay-bin',
+      '--gtid-strict-mode=ON',
+      '--skip-name-resolve',
+      '--performance-schema=OFF',
+      // A dev box, not production: trade durability for speed.
+      '--innodb-flush-log-at-trx-commit=2',
+      '--sync-binlog=0',
+      ...SIZE_OPTIONS,
+    ],
   });
 }
 
@@ -150,12 +111,7 @@ async function configureReplication(primary: ServerEndpoint, replica: ServerEndp
       [primary.host, primary.port, REPLICATION.user, REPLICATION.password],
     );
   });
-  await withConnection(primary, ROOT, async (conn) => {
-    await conn.query(`CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?`, [REPLICATION.user, REPLICATION.password]);
-    await conn.query(`GRANT REPLICATION SLAVE ON *.* TO ?@'127.0.0.1'`, [REPLICATION.user]);
-    await conn.query(`CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?`, [TAILER.user, TAILER.password]);
-    await conn.query(`GRANT ${TAILER_GRANTS} ON *.* TO ?@'127.0.0.1'`, [TAILER.user]);
-  });
+  await createAccounts(primary, TAILER_GRANTS);
   await withConnection(replica, ROOT, (conn) => conn.query('START SLAVE'));
   await waitForReplicaCatchUp(primary, replica, 30_000);
 }

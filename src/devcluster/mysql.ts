@@ -2,14 +2,14 @@
 // must be for cachetail (DESIGN.md §2): GTIDs on, ROW binlogs with Rows_query events on the primary *and*
 // the replica (binlog_rows_query_log_events), log_replica_updates, and MySQL's default multi-threaded
 // applier (replica_parallel_workers=4, replica_preserve_commit_order=ON) left as it ships.
-import { existsSync } from 'node:fs';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
+import { createAccounts, startDbServer } from './db.js';
 import type { DbDriver, DbServer, DialectSql, Runner, StartDbOptions } from './db.js';
 import type { ServerLine } from './lines.js';
-import { DevclusterError, freePort, runCommand, spawnService, waitUntilReady, withRetries } from './proc.js';
-import { connect, REPLICATION, ROOT, TAILER, withConnection, type ServerEndpoint } from './sql.js';
+import { DevclusterError, runCommand } from './proc.js';
+import { REPLICATION, ROOT, withConnection, type ServerEndpoint } from './sql.js';
 
 /**
  * The tailer's account on MySQL: REPLICATION SLAVE for COM_BINLOG_DUMP(_GTID), REPLICATION CLIENT for
@@ -70,60 +70,26 @@ async function createTemplateDatadir(runner: Runner, baseDir: string): Promise<s
   return datadir;
 }
 
-async function startMysql(runner: Runner, opts: StartDbOptions): Promise<DbServer> {
-  const dir = join(opts.baseDir, opts.name);
-  const datadir = join(dir, 'data');
-  await mkdir(join(dir, 'tmp'), { recursive: true });
-  if (!existsSync(join(datadir, 'mysql'))) await cp(opts.template, datadir, { recursive: true });
-  const socket = join(dir, 'mysqld.sock');
-  const p = (hostPath: string) => runner.path(hostPath);
-
-  return withRetries(3, async () => {
-    const port = opts.port ?? (await freePort());
-    const { cmd, args } = runner.command(
-      'mysqld',
-      [
-        '--no-defaults',
-        `--datadir=${p(datadir)}`,
-        `--socket=${p(socket)}`,
-        `--pid-file=${p(join(dir, 'mysqld.pid'))}`,
-        `--tmpdir=${p(join(dir, 'tmp'))}`,
-        `--log-error=${p(join(dir, 'mysqld.log'))}`,
-        '--user=root',
-        '--bind-address=127.0.0.1',
-        `--port=${port}`,
-        // MySQL's X protocol would take a second port (33060) shared by every server on the machine.
-        '--mysqlx=OFF',
-        '--secure-file-priv=',
-        `--server-id=${opts.serverId}`,
-        '--log-bin=mysql-bin',
-        '--gtid-mode=ON',
-        '--enforce-gtid-consistency=ON',
-        '--binlog-rows-query-log-events=ON',
-        '--log-replica-updates=ON',
-        '--relay-log=relay-bin',
-        '--performance-schema=OFF',
-        '--innodb-flush-log-at-trx-commit=2',
-        '--sync-binlog=0',
-        ...SIZE_OPTIONS,
-        ...(opts.options ?? []),
-      ],
-      INSTALL_HINT,
-    );
-    const logFile = join(dir, 'mysqld.log');
-    const proc = await spawnService(cmd, args, { baseDir: opts.baseDir, name: opts.name, logFile });
-    const endpoint: ServerEndpoint = { host: '127.0.0.1', port, socket, serverId: opts.serverId };
-    await waitUntilReady(
-      `mysqld ${opts.name}`,
-      proc,
-      async () => {
-        const conn = await connect(endpoint, ROOT);
-        await conn.end();
-        return true;
-      },
-      90_000,
-    );
-    return { endpoint, proc };
+function startMysql(runner: Runner, opts: StartDbOptions): Promise<DbServer> {
+  return startDbServer(runner, opts, {
+    binary: 'mysqld',
+    installHint: INSTALL_HINT,
+    readyTimeoutMs: 90_000,
+    flags: [
+      // MySQL's X protocol would take a second port (33060) shared by every server on the machine.
+      '--mysqlx=OFF',
+      '--secure-file-priv=',
+      '--log-bin=mysql-bin',
+      '--gtid-mode=ON',
+      '--enforce-gtid-consistency=ON',
+      '--binlog-rows-query-log-events=ON',
+      '--log-replica-updates=ON',
+      '--relay-log=relay-bin',
+      '--performance-schema=OFF',
+      '--innodb-flush-log-at-trx-commit=2',
+      '--sync-binlog=0',
+      ...SIZE_OPTIONS,
+    ],
   });
 }
 
@@ -140,12 +106,7 @@ async function configureReplication(primary: ServerEndpoint, replica: ServerEndp
       [primary.host, primary.port, REPLICATION.user, REPLICATION.password],
     );
   });
-  await withConnection(primary, ROOT, async (conn) => {
-    await conn.query(`CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?`, [REPLICATION.user, REPLICATION.password]);
-    await conn.query(`GRANT REPLICATION SLAVE ON *.* TO ?@'127.0.0.1'`, [REPLICATION.user]);
-    await conn.query(`CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?`, [TAILER.user, TAILER.password]);
-    await conn.query(`GRANT ${MYSQL_TAILER_GRANTS} ON *.* TO ?@'127.0.0.1'`, [TAILER.user]);
-  });
+  await createAccounts(primary, MYSQL_TAILER_GRANTS);
   await withConnection(replica, ROOT, (conn) => conn.query('START REPLICA'));
   await waitForReplicaCatchUp(primary, replica, 30_000);
 }
