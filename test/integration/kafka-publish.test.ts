@@ -233,9 +233,11 @@ describe('the Kafka tailer', () => {
   });
 
   it('keeps its own checkpoint, at the last published transaction', async () => {
-    // Nothing was written after the last transaction: the checkpoint holds exactly the primary's GTIDs
-    // (MariaDB: the last write's GTID; MySQL: the set that ends with it).
-    const state = await cluster.gtidState('primary');
+    // Nothing was written after the last transaction: the checkpoint holds exactly what the replica's
+    // binlog holds (MariaDB: the last write's GTID; MySQL: the set that ends with it, plus whatever
+    // earlier files left there — tagged GTIDs, the replica's own FLUSH events).
+    await cluster.waitForReplicaCatchUp();
+    const state = await cluster.gtidState('replica');
     expect(GtidState.parse(state).hasReached(written.at(-1)!.gtid)).toBe(true);
     await waitFor('the Kafka checkpoint to cover the last write', async () => {
       const { readFile } = await import('node:fs/promises');
@@ -296,8 +298,11 @@ describe('the Kafka tailer', () => {
         tailer: 'it-host',
         server: 2,
       });
-      // The watermark: MariaDB one GTID per domain (`0-1-57`); MySQL a GTID set (`uuid:1-57`).
-      expect(received.gtid).toMatch(info.server.flavor === 'mysql' ? /^[0-9a-f-]{36}:1-\d+$/ : /^0-1-\d+$/);
+      // The watermark is all the replica's binlog holds (nothing was written after the last write):
+      // MariaDB one GTID per domain (`0-1-57`); MySQL a GTID set (`uuid:1-57`, with whatever tagged or
+      // replica-local GTIDs earlier files of the run left on the shared pair).
+      expect(sameGtids(received.gtid, await cluster.gtidState('replica'))).toBe(true);
+      expect(received.gtid).toMatch(info.server.flavor === 'mysql' ? /^[0-9a-f-]{36}:1-\d+/ : /^0-1-\d+$/);
     } finally {
       await consumer.disconnect();
       await publisher!.stop();
