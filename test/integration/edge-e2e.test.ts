@@ -22,6 +22,7 @@ import { clusterControl, type ServerRole } from '../../src/devcluster/index.js';
 import { freePort } from '../../src/devcluster/proc.js';
 import { buildEdgeProxy, createEdgeRouter } from '../../src/edge/index.js';
 import { spawnTailer, type TailerProcess } from '../helpers/tailer-process.js';
+import { sameGtids } from '../helpers/gtid.js';
 import { waitFor } from '../helpers/wait.js';
 import { cookiePair, listen, metricValue, send, type Running } from './edge-helpers.js';
 
@@ -88,11 +89,6 @@ async function startEdge(us: string, eu: string, statusUrl: string, positionMode
 async function tailerStatus(url: string): Promise<{ ready: boolean; watermark: { gtid: string } | null }> {
   const res = await fetch(url);
   return (await res.json()) as { ready: boolean; watermark: { gtid: string } | null };
-}
-
-/** The tailer's watermark has the same GTIDs as `state` (MariaDB `0-1-57`, MySQL a set): exactly. */
-function sameGtids(watermark: string | undefined, state: string): boolean {
-  return watermark !== undefined && GtidState.parse(watermark).equals(GtidState.parse(state));
 }
 
 const count = async (sql: ServerRole): Promise<number> => {

@@ -24,13 +24,13 @@ import { tailerStatus } from '../../src/tailer/status.js';
 import type { Tailer } from '../../src/tailer/tailer.js';
 import { RecordingSink } from '../helpers/recording-sink.js';
 import { startTailer } from '../helpers/tailer.js';
+import { sameGtids } from '../helpers/gtid.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   CREATE_TABLE,
   createTopics,
   gtidsPerKey,
   kafkaTailerConfig,
-  sameGtids,
   TopicReader,
   uniqueTopic,
   writeTransaction,

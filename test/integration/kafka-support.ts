@@ -11,7 +11,6 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import type { Connection } from 'mysql2/promise';
 import { annotate } from '../../src/annotate/index.js';
 import { lastWriteGtid, trackWriteGtids } from '../../src/app/index.js';
-import { GtidState } from '../../src/binlog/index.js';
 import { tailerConfigSchema } from '../../src/config/schema.js';
 import type { ClusterInfo } from '../../src/devcluster/index.js';
 import { InvalidationSchema, type Invalidation } from '../../src/gen/cachetail/v1/invalidation_pb.js';
@@ -168,11 +167,6 @@ export async function writeTransaction(
 
 export const CREATE_TABLE = `CREATE DATABASE IF NOT EXISTS ${DB};
   CREATE TABLE IF NOT EXISTS ${DB}.items (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB`;
-
-/** The GTID state `text` (a checkpoint's, a watermark's) holds exactly the GTIDs of `state`. */
-export function sameGtids(text: string | undefined, state: string): boolean {
-  return text !== undefined && GtidState.parse(text).equals(GtidState.parse(state));
-}
 
 /** Per key, the GTIDs of its records in the order the topic holds them (first occurrence of each id). */
 export function gtidsPerKey(records: readonly TopicRecord[]): Map<string, string[]> {
