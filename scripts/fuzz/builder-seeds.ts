@@ -33,7 +33,7 @@ import {
   buildXid,
   packedInt,
   type EventOptions,
-} from '../../src/binlog/builder.js';
+} from '../../test/helpers/binlog/index.js';
 import { EventFlag, EventType } from '../../src/binlog/constants.js';
 import { MYSQL_8_0_POST_HEADER_LENGTHS } from '../../src/binlog/events/context.js';
 import { ColumnType } from '../../src/binlog/events/table-map.js';

@@ -14,7 +14,7 @@ import {
   EVENT_HEADER_LENGTH,
   type BinlogEvent,
 } from '../../src/binlog/index.js';
-import { buildTransactionPayload } from '../../src/binlog/builder.js';
+import { buildTransactionPayload } from '../../test/helpers/binlog/index.js';
 import { eventCrc32, storedCrc32 } from '../../src/binlog/checksum.js';
 import { EventType } from '../../src/binlog/constants.js';
 import { mariadbCompress, mariadbUncompress } from '../../src/binlog/events/mariadb-compression.js';

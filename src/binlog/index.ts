@@ -1,6 +1,6 @@
 /**
  * Pure binlog decoder: bytes in, typed events out. No sockets, timers or logging.
- * Builders for test events live in './builder.js' (not re-exported here to keep production imports lean).
+ * Builders of test events live in test/helpers/binlog (test support, never imported from src/).
  */
 export { BinlogDecoder, type BinlogDecoderOptions } from './decoder.js';
 export { readBinlogFile, type PositionedEvent, type ReadBinlogFileOptions } from './file.js';

@@ -43,8 +43,10 @@ export async function startMemcached(opts: StartMemcachedOptions): Promise<Memca
         '32',
         '-c',
         '256',
+        // A verbose server gets one worker thread: each worker writes its log lines to stderr in pieces,
+        // and two workers interleaved mid-line ("Deleting r3:46<16 new … connection") in a CI run.
         '-t',
-        '2',
+        opts.verbose ? '1' : '2',
         opts.verbose ? '-vv' : '-v',
       ],
       { baseDir: opts.baseDir, name: opts.name, logFile: join(dir, 'memcached.log') },

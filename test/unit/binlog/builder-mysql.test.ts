@@ -18,7 +18,7 @@ import {
   buildXid,
   buildRows,
   zstdStoredFrame,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import {
   encodeVarlenInt,
   encodeVarlenUint,

@@ -16,7 +16,7 @@ import {
   buildStop,
   buildTableMap,
   buildXid,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import { BinlogDecoder, EventFlag, readBinlogFile, type BinlogEvent } from '../../../src/binlog/index.js';
 
 /** A decoder that has seen a MariaDB 10.11 FDE with the given checksum setting. */

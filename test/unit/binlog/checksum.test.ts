@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { buildFormatDescription, buildQuery } from '../../../src/binlog/builder.js';
+import { buildFormatDescription, buildQuery } from '../../helpers/binlog/index.js';
 import { crc32 as ourCrc32, eventCrc32, hasValidCrc32, storedCrc32 } from '../../../src/binlog/checksum.js';
 
 /** Deterministic pseudo-random bytes. */

@@ -5,7 +5,7 @@ import {
   buildQuery,
   buildRotate,
   buildXid,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import { BinlogDecodeError, BinlogDecoder, readBinlogFile } from '../../../src/binlog/index.js';
 
 function catchError(fn: () => unknown): BinlogDecodeError {

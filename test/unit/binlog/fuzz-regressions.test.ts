@@ -11,7 +11,7 @@ import {
   buildXid,
   packedInt,
   zstdStoredFrame,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import { MAX_UNCOMPRESSED_BYTES } from '../../../src/binlog/constants.js';
 import { BinlogDecodeError, BinlogDecoder, type BinlogEvent } from '../../../src/binlog/index.js';
 

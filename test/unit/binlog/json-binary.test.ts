@@ -3,7 +3,7 @@
  * seeded round trips through the encoder, and garbage that must fail with MALFORMED_EVENT only.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeJsonBinary, encodeDecimal, type JsonInput } from '../../../src/binlog/builder.js';
+import { encodeJsonBinary, encodeDecimal, type JsonInput } from '../../helpers/binlog/index.js';
 import { BinlogDecodeError, decodeJsonBinary, type JsonValue } from '../../../src/binlog/index.js';
 
 class Rng {

@@ -13,7 +13,7 @@
  * 2038-01-19 03:14:07.999999; it prints the zero YEAR as 1900 and ENUM/SET as index/bitmap).
  */
 import { describe, expect, it } from 'vitest';
-import { buildFormatDescription } from '../../../src/binlog/builder.js';
+import { buildFormatDescription } from '../../helpers/binlog/index.js';
 import { BinlogDecoder, StringValue, type RowsEvent } from '../../../src/binlog/index.js';
 
 const TABLE_MAP =

@@ -9,7 +9,7 @@ import {
   tableMapColumns,
   type CellInput,
   type ColumnDef,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import { MYSQL_8_0_POST_HEADER_LENGTHS } from '../../../src/binlog/events/context.js';
 import {
   BinlogDecoder,

@@ -4,7 +4,7 @@
  */
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeRowImage, packedInt, type CellInput, type ColumnDef } from '../../../src/binlog/builder.js';
+import { encodeRowImage, packedInt, type CellInput, type ColumnDef } from '../../helpers/binlog/index.js';
 import { BinlogDecodeError, decodeRows, StringValue, type ColumnValue } from '../../../src/binlog/index.js';
 import { uncompressColumn } from '../../../src/binlog/rows/compressed-column.js';
 import { buildEvent, decodeBuilt } from './rows-helpers.js';

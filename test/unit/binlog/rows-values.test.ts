@@ -3,7 +3,7 @@
  * builder takes, so each case is a round trip; golden bytes from the MySQL manual pin DECIMAL.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeDecimal, type CellInput, type ColumnDef } from '../../../src/binlog/builder.js';
+import { encodeDecimal, type CellInput, type ColumnDef } from '../../helpers/binlog/index.js';
 import { StringValue, type ColumnValue } from '../../../src/binlog/index.js';
 import { decodeBuilt, roundTrip } from './rows-helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildFormatDescription, buildRows, buildTableMap } from '../../../src/binlog/builder.js';
+import { buildFormatDescription, buildRows, buildTableMap } from '../../helpers/binlog/index.js';
 import { decodeTableMap } from '../../../src/binlog/events/table-map.js';
 import { DEFAULT_BODY_CONTEXT } from '../../../src/binlog/events/context.js';
 import { Cursor } from '../../../src/binlog/cursor.js';

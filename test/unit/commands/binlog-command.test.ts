@@ -9,7 +9,7 @@ import {
   buildRows,
   buildTableMap,
   buildXid,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import { annotatedBinlogFile, removeTempFiles, runBinlog, tempPath, TS } from './binlog-helpers.js';
 
 afterAll(removeTempFiles);

@@ -16,7 +16,7 @@ import {
   buildRows,
   buildTableMap,
   buildXid,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import { binlogCommand } from '../../../src/commands/binlog.js';
 
 export interface RunResult {

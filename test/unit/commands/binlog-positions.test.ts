@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { setNextPosition } from '../../../src/binlog/builder.js';
+import { setNextPosition } from '../../helpers/binlog/index.js';
 import { BinlogDecoder } from '../../../src/binlog/decoder.js';
 import { readBinlogFile } from '../../../src/binlog/file.js';
 import { TransactionAssembler } from '../../../src/tailer/transactions.js';

@@ -5,7 +5,7 @@ import {
   buildMariadbGtid,
   buildQuery,
   buildXid,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import { BinlogDecodeError, readBinlogFile } from '../../../src/binlog/index.js';
 import { EventSplitter, type SplitEvent } from '../../../src/binlog/splitter.js';
 

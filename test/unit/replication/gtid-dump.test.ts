@@ -4,8 +4,7 @@
  * the encoder must be its exact inverse, untagged and tagged (8.3+).
  */
 import { describe, expect, it } from 'vitest';
-import { buildEvent, buildFormatDescription } from '../../../src/binlog/builder.js';
-import { buildMysqlGtidTagged } from '../../../src/binlog/builder-mysql.js';
+import { buildEvent, buildFormatDescription, buildMysqlGtidTagged } from '../../helpers/binlog/index.js';
 import { EventType } from '../../../src/binlog/constants.js';
 import { Cursor } from '../../../src/binlog/cursor.js';
 import { MYSQL_8_0_POST_HEADER_LENGTHS } from '../../../src/binlog/events/context.js';

@@ -16,7 +16,7 @@ import {
   type CellInput,
   type ColumnDef,
   type EventOptions,
-} from '../../../src/binlog/builder.js';
+} from '../../helpers/binlog/index.js';
 import { CachetailError } from '../../../src/errors.js';
 import type { CommittedTransaction } from '../../../src/sinks/sink.js';
 import type { OutboxOptions } from '../../../src/tailer/outbox.js';

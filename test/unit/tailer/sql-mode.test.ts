@@ -14,8 +14,8 @@ import {
   buildQuery,
   buildRowsQuery,
   buildXid,
-} from '../../../src/binlog/builder.js';
-import { buildMysqlGtid } from '../../../src/binlog/builder-mysql.js';
+  buildMysqlGtid,
+} from '../../helpers/binlog/index.js';
 import { TransactionAssembler, type KeyExtractor } from '../../../src/tailer/transactions.js';
 
 const NO_BACKSLASH_ESCAPES = 1n << 20n;

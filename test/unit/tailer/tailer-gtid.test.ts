@@ -17,12 +17,10 @@ import {
   buildXid,
   setNextPosition,
   type EventOptions,
-} from '../../../src/binlog/builder.js';
-import {
   buildMysqlGtid,
   buildMysqlGtidTagged,
   buildPreviousGtids,
-} from '../../../src/binlog/builder-mysql.js';
+} from '../../helpers/binlog/index.js';
 import { EventFlag } from '../../../src/binlog/constants.js';
 import { MYSQL_8_0_POST_HEADER_LENGTHS } from '../../../src/binlog/events/context.js';
 import { parseMysqlGtidSet } from '../../../src/binlog/index.js';

@@ -12,8 +12,8 @@ import {
   buildRotate,
   buildRowsQuery,
   buildXid,
-} from '../../../src/binlog/builder.js';
-import { buildMysqlGtid } from '../../../src/binlog/builder-mysql.js';
+  buildMysqlGtid,
+} from '../../helpers/binlog/index.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { CommittedTransaction } from '../../../src/sinks/sink.js';
 import { annotationExtractor } from '../../../src/tailer/create.js';

@@ -4,11 +4,11 @@
  * for BIGINT/BIT/SET bitmaps), so tests can round-trip every type. Layouts: rows/cell.ts,
  * rows/temporal.ts, rows/decimal.ts, rows/decode.ts. Re-exported by builder.ts.
  */
-import { packedInt } from './builder.js';
-import { encodeJsonBinary, encodeJsonDiffs, type JsonInput } from './builder-json.js';
-import { ColumnType } from './events/table-map.js';
-import type { DefaultCharset, TableMapOptionalMetadata } from './events/types.js';
-import type { JsonDiff } from './rows/values.js';
+import { packedInt } from './encoding.js';
+import { encodeJsonBinary, encodeJsonDiffs, type JsonInput } from './json.js';
+import { ColumnType } from '../../../src/binlog/events/table-map.js';
+import type { DefaultCharset, TableMapOptionalMetadata } from '../../../src/binlog/events/types.js';
+import type { JsonDiff } from '../../../src/binlog/rows/values.js';
 
 export type ColumnDef =
   | { type: 'tiny' | 'short' | 'int24' | 'long' | 'longlong' }

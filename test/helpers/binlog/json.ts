@@ -3,8 +3,8 @@
  * rows/json-diff.ts, whose comments document the formats), for tests and the fuzzer's seeds.
  * Re-exported by builder.ts.
  */
-import { packedInt } from './builder.js';
-import type { JsonDiff, JsonValue } from './rows/values.js';
+import { packedInt } from './encoding.js';
+import type { JsonDiff, JsonValue } from '../../../src/binlog/rows/values.js';
 
 /** A SQL value inside JSON (JSONB opaque): MySQL field type + its bytes. */
 export interface JsonOpaqueInput {

@@ -5,10 +5,16 @@
  * the matching decoders in events/*.ts.
  */
 import { crc32, deflateSync } from 'node:zlib';
-import { BINLOG_MAGIC, EVENT_HEADER_LENGTH, EventFlag, EventType } from './constants.js';
-import { MARIADB_10_11_POST_HEADER_LENGTHS } from './events/context.js';
-import { mariadbCompress } from './events/mariadb-compression.js';
-import type { ChecksumAlgorithm, MariadbGtid, QueryStatusVars, RowsEventKind } from './events/types.js';
+import { BINLOG_MAGIC, EVENT_HEADER_LENGTH, EventFlag, EventType } from '../../../src/binlog/constants.js';
+import { MARIADB_10_11_POST_HEADER_LENGTHS } from '../../../src/binlog/events/context.js';
+import { mariadbCompress } from '../../../src/binlog/events/mariadb-compression.js';
+import { packedInt } from './encoding.js';
+import type {
+  ChecksumAlgorithm,
+  MariadbGtid,
+  QueryStatusVars,
+  RowsEventKind,
+} from '../../../src/binlog/events/types.js';
 
 export interface EventOptions {
   timestamp?: number;
@@ -344,31 +350,6 @@ export function buildRows(f: RowsFields, opts: EventOptions = {}): Buffer {
   parts.push(f.compressed ? mariadbCompress(f.rows, (b) => deflateSync(b)) : f.rows);
   return buildEvent(type, Buffer.concat(parts), opts);
 }
-
-/** MySQL length-encoded integer. */
-export function packedInt(n: number): Buffer {
-  if (n < 0xfb) return Buffer.of(n);
-  if (n < 0x10000) {
-    const b = Buffer.alloc(3);
-    b[0] = 0xfc;
-    b.writeUInt16LE(n, 1);
-    return b;
-  }
-  if (n < 0x1000000) {
-    const b = Buffer.alloc(4);
-    b[0] = 0xfd;
-    b.writeUIntLE(n, 1, 3);
-    return b;
-  }
-  const b = Buffer.alloc(9);
-  b[0] = 0xfe;
-  b.writeBigUInt64LE(BigInt(n), 1);
-  return b;
-}
-
-export * from './builder-mysql.js';
-export * from './builder-json.js';
-export * from './builder-rows.js';
 
 export interface BinlogFileBuilderOptions {
   checksum?: ChecksumAlgorithm;

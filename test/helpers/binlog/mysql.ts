@@ -2,10 +2,11 @@
  * Builders for MySQL-only events (GTIDs of 5.7/8.0/8.4, PREVIOUS_GTIDS, TRANSACTION_PAYLOAD,
  * HEARTBEAT_V2) and the statement-context events both servers write. Re-exported by builder.ts.
  */
-import { EventType } from './constants.js';
-import { buildEvent, packedInt, type EventOptions } from './builder.js';
-import { encodeVarlenInt, encodeVarlenUint } from './events/mysql-serialization.js';
-import type { TaggedSid } from './events/types.js';
+import { EventType } from '../../../src/binlog/constants.js';
+import { packedInt } from './encoding.js';
+import { buildEvent, type EventOptions } from './events.js';
+import { encodeVarlenInt, encodeVarlenUint } from '../../../src/binlog/events/mysql-serialization.js';
+import type { TaggedSid } from '../../../src/binlog/events/types.js';
 
 export interface MysqlGtidFields {
   anonymous?: boolean;
