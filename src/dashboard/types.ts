@@ -5,7 +5,7 @@
  * consistency sampler exist in the demo (or, for the sampler, once it is built).
  */
 import type { StatusBody } from '../observability/status.js';
-import type { ConsistencyReport } from '../sampler/index.js';
+import type { ConsistencyReport } from '../contracts/consistency.js';
 import type { MetricsSummary } from './metrics-summary.js';
 import type { RecentKey } from './recent-keys.js';
 

@@ -4,7 +4,7 @@
  * their own and the edge router's engineer can read the contract in one place.
  */
 import type { GapPolicy, TailerState } from './labels.js';
-import type { ConsistencyReport } from '../sampler/sampler.js';
+import type { ConsistencyReport } from '../contracts/consistency.js';
 
 export type { GapPolicy, TailerState };
 export { TAILER_STATES, GAP_POLICIES } from './labels.js';

@@ -12,8 +12,11 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DEFAULT_SAMPLER_DELAYS_MS } from './config.js';
+import type { ConsistencyReport, DelayReport } from '../contracts/consistency.js';
 
 /** What the cache holds, as the application reads it. `value` must be comparable with readTruth's. */
+export type { ConsistencyReport, DelayReport };
+
 export type CacheRead = { state: 'absent' } | { state: 'tombstone' } | { state: 'value'; value: string };
 export type CheckResult = 'consistent' | 'stale' | 'error';
 export const CHECK_RESULTS: readonly CheckResult[] = ['consistent', 'stale', 'error'];
@@ -59,34 +62,6 @@ export interface ConsistencySamplerOptions {
   /** Registers cachetail_consistency_* metrics here when given. */
   registry?: Registry;
   now?: () => number;
-}
-
-export interface DelayReport {
-  delayMs: number;
-  /** What the check at this delay found. */
-  checks: number;
-  consistent: number;
-  stale: number;
-  errors: number;
-  /**
-   * Consistent **within** this delay: at this check or an earlier one of the same key (a key found
-   * consistent at 1 s and stale at 10 s is stale again because of later writes, not this one); stale:
-   * at every decided check so far; errors: no check so far decided.
-   */
-  within: { consistent: number; stale: number; errors: number };
-  /** within.consistent / (within.consistent + within.stale); null before the first decided check. */
-  fraction: number | null;
-}
-
-/** The /status `consistency` extra. */
-export interface ConsistencyReport {
-  every: number;
-  /** Invalidated keys seen, keys sampled, keys skipped because maxPending were waiting. */
-  keysSeen: number;
-  sampled: number;
-  skipped: number;
-  pending: number;
-  delays: DelayReport[];
 }
 
 export interface ConsistencySampler {

@@ -10,20 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { serverIdentitySchema, type ServerIdentity } from '../contracts/server.js';
 import { CachetailError, errorMessage } from '../errors.js';
 
-/** The server the positions belong to: a file/position is meaningless on another server. */
-export const serverIdentitySchema = z
-  .object({
-    flavor: z.enum(['mariadb', 'mysql']),
-    serverId: z.number().int(),
-    /** MySQL @@server_uuid; MariaDB has none. */
-    serverUuid: z.string().optional(),
-    /** host:port we connected to, for operators reading the file. */
-    address: z.string(),
-  })
-  .strict();
-export type ServerIdentity = z.infer<typeof serverIdentitySchema>;
+export { serverIdentitySchema, type ServerIdentity };
 
 export const checkpointSchema = z
   .object({

@@ -15,7 +15,7 @@ import {
 } from '../../gen/cachetail/v1/invalidation_pb.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Watermark } from '../../observability/status.js';
-import type { ServerIdentity } from '../../tailer/checkpoint.js';
+import type { ServerIdentity } from '../../contracts/server.js';
 import { kafkaErrorMessage } from './client.js';
 import { appliedRecord, sourceServer } from './messages.js';
 import type { AppliedMetrics } from './metrics.js';

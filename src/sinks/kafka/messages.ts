@@ -18,7 +18,7 @@ import {
   type SourceServer,
 } from '../../gen/cachetail/v1/invalidation_pb.js';
 import { CachetailError, errorMessage } from '../../errors.js';
-import type { ServerIdentity } from '../../tailer/checkpoint.js';
+import type { ServerIdentity } from '../../contracts/server.js';
 import type { CommittedTransaction } from '../sink.js';
 import type { KafkaRecord } from './producer.js';
 

@@ -9,7 +9,7 @@
  */
 import { CachetailError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
-import type { ServerIdentity } from '../../tailer/checkpoint.js';
+import type { ServerIdentity } from '../../contracts/server.js';
 import type { CommittedTransaction, InvalidationBatch, Sink } from '../sink.js';
 import { kafkaErrorMessage } from './client.js';
 import { invalidationRecord, invalidationsOf } from './messages.js';
