@@ -37,7 +37,7 @@ export interface DecodeFigures {
 }
 
 /**
- * What the tailer's extractor (annotationExtractor in src/tailer/create.ts) computes, without its
+ * What the tailer's extractor (annotationExtractor in src/tailer/extract.ts) computes, without its
  * logger: importing create.ts would load mysql2, pino and the memcached sink into a process that only
  * decodes, inflating start-up and RSS. The workload has no rejected keys, so no log line is lost.
  */

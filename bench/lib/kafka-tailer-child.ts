@@ -10,7 +10,7 @@ import { tailerConfigSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { kafkaConfigSchema } from '../../src/sinks/kafka/config.js';
 import { createKafkaMetrics } from '../../src/sinks/kafka/metrics.js';
-import { createKafkaTailer } from '../../src/tailer/create-kafka.js';
+import { createKafkaTailer } from '../../src/wiring/kafka-tailer.js';
 import type { SourceInfo } from './tailer-harness.js';
 
 export interface KafkaTailerArgs {

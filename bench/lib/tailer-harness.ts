@@ -16,7 +16,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createTailerMetrics } from '../../src/observability/metrics.js';
 import type { InvalidationBatch } from '../../src/sinks/sink.js';
 import type { MemcachedSinkStats } from '../../src/sinks/memcached/sink.js';
-import { createTailer } from '../../src/tailer/create.js';
+import { createTailer } from '../../src/wiring/memcached-tailer.js';
 import type { Tailer } from '../../src/tailer/tailer.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -14,7 +14,7 @@ import {
   type BinlogEvent,
 } from '../../src/binlog/index.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { annotationExtractor } from '../../src/tailer/create.js';
+import { annotationExtractor } from '../../src/tailer/extract.js';
 import { TransactionAssembler } from '../../src/tailer/transactions.js';
 import type { FuzzCase } from './cases.js';
 
@@ -45,7 +45,7 @@ export interface CaseResult {
   failures: string[];
 }
 
-/** The tailer's own extractor (src/tailer/create.ts), logging nowhere: rejections are expected here. */
+/** The tailer's own extractor (src/wiring/memcached-tailer.ts), logging nowhere: rejections are expected here. */
 const extract = annotationExtractor(createLogger('silent'));
 
 export function executeCase(c: FuzzCase): CaseResult {

@@ -1,136 +1,28 @@
 /**
- * `cachetail tail`: the sidecar. Serves /healthz /readyz /metrics /status, runs the tailer, and on
- * SIGTERM/SIGINT drains in-flight deletes and writes the checkpoint before exiting 0.
- *
- * An unreachable replica is retried with backoff while the status server reports why. A refusal
- * (preflight, login, TLS) and a gap under the fail-closed policy are not retried: the process stays up,
- * alive and not ready, /status and /readyz naming the fix — no crash loop, no restart loop — until an
- * operator acts.
+ * `cachetail tail`: the sidecar (assembled in src/wiring/sidecar.ts). Serves /healthz /readyz /metrics
+ * /status, runs the tailer, and on SIGTERM/SIGINT drains in-flight deletes and writes the checkpoint
+ * before exiting 0; a second signal exits at once (130).
  */
 import { parseArgs } from 'node:util';
-import { Registry } from 'prom-client';
 import { loadTailerConfig } from '../config/tailer.js';
-import { CachetailError, errorMessage } from '../errors.js';
-import { createLogger, type Logger } from '../observability/logger.js';
-import { collectProcessMetrics, createTailerMetrics } from '../observability/metrics.js';
-import { buildStatusServer } from '../observability/status-server.js';
-import { createKafkaMetrics } from '../sinks/kafka/metrics.js';
-import { dashboardRoutes } from '../dashboard/routes.js';
-import { createTailerSampler } from '../sampler/tailer.js';
-import { createTailer } from '../tailer/create.js';
-import { createAppliedPublisher, createKafkaTailer } from '../tailer/create-kafka.js';
-import { tailerStatus } from '../tailer/status.js';
-import type { Tailer } from '../tailer/tailer.js';
-
-/**
- * Starts a tailer, retrying a failed start that may pass later (unreachable replica, timeout) with
- * capped backoff while its status reports why. Returns when it runs, when stopped, on a fail-closed gap,
- * or on a refusal (preflight, login, TLS, checkpoint): retrying those cannot help, so the process stays
- * up, alive and not ready, /status naming the fix, until an operator fixes the setup and restarts it.
- */
-async function startWithRetry(what: string, tailer: Tailer, stop: AbortSignal, log: Logger): Promise<void> {
-  for (let attempt = 0; !stop.aborted; attempt++) {
-    try {
-      await tailer.start();
-      return;
-    } catch (err) {
-      if (stop.aborted || tailer.gap || tailer.refused) return;
-      const delay = Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6));
-      tailer.lastError =
-        err instanceof CachetailError
-          ? err
-          : new CachetailError('START_FAILED', errorMessage(err), { retryable: true });
-      log.error(
-        { tailer: what, err: errorMessage(err), code: tailer.lastError.code, retryInMs: delay },
-        'tailer could not start; retrying',
-      );
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        stop.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
-    }
-  }
-}
+import { createLogger } from '../observability/logger.js';
+import { assembleSidecar } from '../wiring/sidecar.js';
 
 export async function tailCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
   const config = loadTailerConfig(values.config, process.env);
   const log = createLogger(config.log.level);
-  const registry = new Registry();
-  collectProcessMetrics(registry);
-  const metrics = createTailerMetrics(registry, { servers: config.memcached.servers });
-  // The consistency sampler (opt-in): 1 in N delivered keys checked against the replica after each delay.
-  const consistency = await createTailerSampler(config.consistency, {
-    source: config.source,
-    memcached: config.memcached,
-    log,
-    registry,
-  });
-  const { tailer, sink, checkpointPath } = createTailer(config, log, metrics, {
-    onDelivered: consistency ? (txns, ackTimeMs) => consistency.observe(txns, ackTimeMs) : undefined,
-  });
-  // Kafka fan-out: a second tailer with its own connection and checkpoint, so a Kafka outage never
-  // holds up a memcached delete (docs/kafka.md). Its failures never make this process not ready.
-  const kafkaMetrics = createKafkaMetrics(registry);
-  const kafkaSide = config.kafka.enabled ? createKafkaTailer(config, log, kafkaMetrics) : null;
-  const status = () => {
-    const s = tailerStatus(tailer, config.region, checkpointPath);
-    return consistency ? { ...s, consistency: consistency.report() } : s;
+  const sidecar = await assembleSidecar(config, log);
+
+  let signals = 0;
+  const onSignal = (signal: string): void => {
+    if (++signals > 1) process.exit(130);
+    log.info({ signal }, 'stopping');
+    void sidecar.stop();
   };
-  const applied = createAppliedPublisher(
-    config,
-    log,
-    { watermark: () => status().watermark, source: () => tailer.identity },
-    kafkaMetrics,
-  );
-  const readiness = { maxLagSeconds: config.status.maxLagSeconds };
-  const server = buildStatusServer({
-    status,
-    registry,
-    log,
-    readiness,
-    // The dashboard, read-only (no scenario button; recent keys not recorded here), at /dashboard/.
-    extraRoutes: dashboardRoutes({ status, registry, readiness }),
-  });
-  await server.listen({ host: config.status.host, port: config.status.port });
-  log.info({ address: server.addresses() }, 'status server listening');
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 
-  let stopping = false;
-  const stop = new AbortController();
-  const stopped = new Promise<void>((resolve) => {
-    let signals = 0;
-    const onSignal = (sig: string): void => {
-      if (++signals > 1) process.exit(130);
-      stopping = true;
-      log.info({ signal: sig }, 'stopping');
-      stop.abort();
-      void Promise.all([
-        tailer.stop(config.shutdown.drainMs),
-        kafkaSide?.tailer.stop(config.shutdown.drainMs),
-        applied?.stop(),
-      ]).finally(resolve);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-
-  try {
-    // Replays journals a previous run left for servers that were down, before anything new.
-    await sink.start();
-    if (kafkaSide) void startWithRetry('kafka', kafkaSide.tailer, stop.signal, log);
-    applied?.start();
-    await startWithRetry('memcached', tailer, stop.signal, log);
-    await Promise.race([tailer.done.catch(() => undefined), stopped]);
-    if (!stopping) {
-      // The tailer ended by itself (fail-closed gap or a fatal error): keep reporting until stopped.
-      log.error({ code: tailer.lastError?.code }, 'tailer stopped; serving status until SIGTERM');
-      await stopped;
-    }
-  } finally {
-    await kafkaSide?.sink.close();
-    await sink.close();
-    await consistency?.close();
-    await server.close();
-  }
-  return tailer.state === 'failed' && !stopping ? 1 : 0;
+  await sidecar.run();
+  return sidecar.tailer.state === 'failed' && signals === 0 ? 1 : 0;
 }

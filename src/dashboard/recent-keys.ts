@@ -80,7 +80,7 @@ export function recordDeliveries(sink: Sink, ring: RecentKeys, now: () => number
 /**
  * Wraps `sink.deliver` in place so that `onAcknowledged` sees every batch the sink acknowledged (and
  * none that failed). In place, not as a new Sink object, because the tailer factory builds its sink and
- * tailer together (src/tailer/create.ts) and the tailer already holds this object; the method is looked
+ * tailer together (src/wiring/memcached-tailer.ts) and the tailer already holds this object; the method is looked
  * up on every call, so replacing it before `tailer.start()` is enough. Returns a function that restores
  * it. `onAcknowledged` must not throw: it would turn an acknowledged batch into a failed one.
  */

@@ -1,6 +1,6 @@
 /**
  * Kafka in the demo, when the machine can run it: the devcluster's single-node broker and a second
- * tailer that publishes every invalidation to the `cache-invalidations` topic (src/tailer/create-kafka.ts).
+ * tailer that publishes every invalidation to the `cache-invalidations` topic (src/wiring/kafka-tailer.ts).
  * Optional by design: it needs a JRE and the broker jars (Maven, or a previous run's .cache/), costs about
  * 400 MB, and nothing else in the demo depends on it — so it starts in the background after everything
  * else and is skipped, with the reason printed, when it cannot start.
@@ -16,7 +16,7 @@ import type { Logger } from '../observability/logger.js';
 import { createKafkaClient } from '../sinks/kafka/client.js';
 import { kafkaConfigSchema } from '../sinks/kafka/config.js';
 import { ensureTopics, kafkajsTopicAdmin, topicSpecs } from '../sinks/kafka/topics.js';
-import { createKafkaTailer } from '../tailer/create-kafka.js';
+import { createKafkaTailer } from '../wiring/kafka-tailer.js';
 import { tailerStatus } from '../tailer/status.js';
 import type { Tailer } from '../tailer/tailer.js';
 

@@ -27,7 +27,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { createTailerMetrics } from '../observability/metrics.js';
 import { buildStatusServer } from '../observability/status-server.js';
 import { createConsistencySampler, memcachedEnvelopeReader } from '../sampler/index.js';
-import { createTailer } from '../tailer/create.js';
+import { createTailer } from '../wiring/memcached-tailer.js';
 import { tailerStatus } from '../tailer/status.js';
 import { buildDemoApp, CARRIER_TABLE, DEMO_DB, loadUser, loginOf, PROFILE_TYPE } from './app.js';
 import type { DemoKafka } from './kafka.js';

@@ -36,12 +36,77 @@ export const LATENCY_BUCKETS: readonly number[] = [
 
 export interface TailerMetricsOptions {
   /**
+   * Which tailer: 'memcached' (default) exports every family under `cachetail_*`; 'kafka', the second
+   * tailer of a process, exports only its own progress (state, backlog, lag, checkpoint age, latency)
+   * under `cachetail_kafka_*` — events, keys and reconnects are the memcached tailer's (same binlog).
+   */
+  tailer?: TailerKind;
+  /**
    * The configured memcached servers (host:port): the only values of `server`; anything else is
    * recorded as `other`. Each starts at 0, so a first error shows up in `increase()`.
    */
   servers?: readonly string[];
   /** Wall clock in ms since the epoch, read at scrape time for the age gauges. Tests pass a fake. */
   now?: () => number;
+}
+
+export type TailerKind = 'memcached' | 'kafka';
+
+/** Name and help of each progress series, per tailer (docs/observability.md, docs/kafka.md). */
+const PROGRESS_SERIES: Record<TailerKind, Record<keyof ProgressSeries, [name: string, help: string]>> = {
+  memcached: {
+    state: ['cachetail_state', 'Tailer state: 1 for the current one, 0 for the others.'],
+    pending: ['cachetail_pending_transactions', 'Committed transactions waiting for the sink.'],
+    paused: [
+      'cachetail_reading_paused',
+      '1 while reading the binlog is paused because the sink lags (backpressure).',
+    ],
+    lag: [
+      'cachetail_replication_lag_seconds',
+      'Now minus the timestamp of the last binlog event read; 0 after a heartbeat (caught up).',
+    ],
+    checkpointAge: [
+      'cachetail_checkpoint_age_seconds',
+      'Seconds since the checkpoint was last written (or loaded; else since start).',
+    ],
+    latency: [
+      'cachetail_invalidation_latency_seconds',
+      'Binlog commit time (1 s precision) to sink acknowledgement, per transaction.',
+    ],
+  },
+  kafka: {
+    state: ['cachetail_kafka_tailer_state', 'Kafka tailer state: 1 for the current one, 0 for the others.'],
+    pending: [
+      'cachetail_kafka_pending_transactions',
+      'Committed transactions waiting to be published (grows while Kafka is unreachable).',
+    ],
+    paused: [
+      'cachetail_kafka_reading_paused',
+      '1 while the Kafka tailer has paused reading the binlog because Kafka lags (backpressure).',
+    ],
+    lag: [
+      'cachetail_kafka_replication_lag_seconds',
+      'Now minus the timestamp of the last binlog event the Kafka tailer read; 0 when caught up.',
+    ],
+    checkpointAge: [
+      'cachetail_kafka_checkpoint_age_seconds',
+      'Seconds since the Kafka tailer last wrote its checkpoint (or loaded it; else since start).',
+    ],
+    latency: [
+      'cachetail_kafka_invalidation_latency_seconds',
+      'Binlog commit time (1 s precision) to Kafka acknowledgement, per transaction.',
+    ],
+  },
+};
+
+/** What every tailer exports about its own progress. */
+interface ProgressSeries {
+  state: TailerMetrics['state'];
+  pending: GaugeHandle;
+  paused: TailerMetrics['readingPaused'];
+  lag: ReplicationLag;
+  checkpointAge: CheckpointClock;
+  latency: HistogramHandle;
 }
 
 export interface CounterHandle {
@@ -111,17 +176,52 @@ export interface TailerMetrics {
 }
 
 /**
- * Registers the tailer's metrics on `registry` and returns handles to them. Calling it twice on the
- * same registry throws (prom-client refuses duplicate names): one tailer, one set.
+ * Registers a tailer's metrics on `registry` and returns handles to them (options.tailer says which
+ * tailer). Calling it twice for the same tailer kind on one registry throws (prom-client refuses
+ * duplicate names): one tailer, one set.
  */
 export function createTailerMetrics(registry: Registry, options: TailerMetricsOptions = {}): TailerMetrics {
   const now = options.now ?? Date.now;
-  const registers = [registry];
+  if (options.tailer === 'kafka') return progressOnly(registry, now);
+  return fullTailerMetrics(registry, now, options.servers ?? []);
+}
 
+/** The Kafka tailer: its own progress series; counting events and keys again would double them. */
+function progressOnly(registry: Registry, now: () => number): TailerMetrics {
+  const p = progressSeries(registry, PROGRESS_SERIES.kafka, now, () => undefined);
+  const noop = { inc: () => undefined };
+  return {
+    registry,
+    binlogEvents: noop,
+    transactions: noop,
+    transactionsWithKeys: noop,
+    keysInvalidated: noop,
+    deleteErrors: noop,
+    batchKeys: { observe: () => undefined },
+    replicationLag: p.lag,
+    invalidationLatency: p.latency,
+    endToEndLatency: { observe: () => undefined },
+    checkpoint: p.checkpointAge,
+    annotationKeysRejected: noop,
+    reconnects: noop,
+    gapEvents: noop,
+    state: p.state,
+    pendingTransactions: p.pending,
+    readingPaused: p.paused,
+    acknowledged(txns, ackTimeMs = now()) {
+      for (const txn of txns) p.latency.observe(seconds(txn.commitTimeMs, ackTimeMs));
+    },
+  };
+}
+
+function fullTailerMetrics(
+  registry: Registry,
+  now: () => number,
+  configuredServers: readonly string[],
+): TailerMetrics {
+  const registers = [registry];
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers });
-  const histogram = (name: string, help: string, buckets: readonly number[]) =>
-    new Histogram({ name, help, buckets: [...buckets], registers });
 
   const events = counter('cachetail_binlog_events_total', 'Binlog events read, by event kind.', ['type']);
   const transactions = counter('cachetail_transactions_total', 'Committed transactions read.');
@@ -139,21 +239,18 @@ export function createTailerMetrics(registry: Registry, options: TailerMetricsOp
     'Failed delete attempts (each is retried), by memcached server.',
     ['server'],
   );
-  const batchKeys = histogram(
-    'cachetail_batch_keys',
-    'Keys per batch handed to the sink.',
-    BATCH_KEYS_BUCKETS,
-  );
-  const invalidation = histogram(
-    'cachetail_invalidation_latency_seconds',
-    'Binlog commit time (1 s precision) to sink acknowledgement, per transaction.',
-    LATENCY_BUCKETS,
-  );
-  const endToEnd = histogram(
-    'cachetail_end_to_end_latency_seconds',
-    "Writer's annotation timestamp (ts=) to sink acknowledgement, per transaction.",
-    LATENCY_BUCKETS,
-  );
+  const batchKeys = new Histogram({
+    name: 'cachetail_batch_keys',
+    help: 'Keys per batch handed to the sink.',
+    buckets: [...BATCH_KEYS_BUCKETS],
+    registers,
+  });
+  const endToEnd = new Histogram({
+    name: 'cachetail_end_to_end_latency_seconds',
+    help: "Writer's annotation timestamp (ts=) to sink acknowledgement, per transaction.",
+    buckets: [...LATENCY_BUCKETS],
+    registers,
+  });
   const checkpointWrites = counter('cachetail_checkpoint_writes_total', 'Checkpoints written.');
   const rejected = counter(
     'cachetail_annotation_keys_rejected_total',
@@ -162,44 +259,10 @@ export function createTailerMetrics(registry: Registry, options: TailerMetricsOp
   );
   const reconnects = counter('cachetail_reconnects_total', 'Replication reconnects, by reason.', ['reason']);
   const gaps = counter('cachetail_gap_events_total', 'Binlog gaps met, by the policy applied.', ['policy']);
-  const stateGauge = new Gauge({
-    name: 'cachetail_state',
-    help: 'Tailer state: 1 for the current one, 0 for the others.',
-    labelNames: ['state'],
-    registers,
-  });
-  const pending = new Gauge({
-    name: 'cachetail_pending_transactions',
-    help: 'Committed transactions waiting for the sink.',
-    registers,
-  });
-  const paused = new Gauge({
-    name: 'cachetail_reading_paused',
-    help: '1 while reading the binlog is paused because the sink lags (backpressure).',
-    registers,
-  });
-
-  const lag = new ReplicationLag(now);
-  new Gauge({
-    name: 'cachetail_replication_lag_seconds',
-    help: 'Now minus the timestamp of the last binlog event read; 0 after a heartbeat (caught up).',
-    registers,
-    collect() {
-      this.set(lag.gaugeSeconds());
-    },
-  });
-  const checkpoint = new CheckpointClock(now, () => checkpointWrites.inc());
-  new Gauge({
-    name: 'cachetail_checkpoint_age_seconds',
-    help: 'Seconds since the checkpoint was last written (or loaded; else since start).',
-    registers,
-    collect() {
-      this.set(checkpoint.ageSeconds());
-    },
-  });
+  const p = progressSeries(registry, PROGRESS_SERIES.memcached, now, () => checkpointWrites.inc());
 
   // Series at 0 from the start, so rate()/increase() see the first increment and dashboards the labels.
-  const servers = new Set((options.servers ?? []).map(serverLabel));
+  const servers = new Set(configuredServers.map(serverLabel));
   for (const server of servers) deleteErrors.inc({ server }, 0);
   for (const result of INVALIDATION_RESULTS) keys.inc({ result }, 0);
   for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
@@ -208,17 +271,6 @@ export function createTailerMetrics(registry: Registry, options: TailerMetricsOp
   transactions.inc(0);
   withKeys.inc(0);
   checkpointWrites.inc(0);
-  pending.set(0);
-  paused.set(0);
-
-  let current: TailerState = 'idle';
-  const setState = (state: TailerState): void => {
-    current = state;
-    for (const s of TAILER_STATES) stateGauge.set({ state: s }, s === state ? 1 : 0);
-  };
-  setState('idle');
-
-  const seconds = (fromMs: number, toMs: number): number => Math.max(0, (toMs - fromMs) / 1000);
 
   return {
     registry,
@@ -233,25 +285,86 @@ export function createTailerMetrics(registry: Registry, options: TailerMetricsOp
       },
     },
     batchKeys: { observe: (n) => batchKeys.observe(n) },
-    replicationLag: lag,
-    invalidationLatency: { observe: (s) => invalidation.observe(Math.max(0, s)) },
+    replicationLag: p.lag,
+    invalidationLatency: p.latency,
     endToEndLatency: { observe: (s) => endToEnd.observe(Math.max(0, s)) },
-    checkpoint,
+    checkpoint: p.checkpointAge,
     annotationKeysRejected: { inc: (reason, by = 1) => rejected.inc({ reason }, by) },
     reconnects: { inc: (reason, by = 1) => reconnects.inc({ reason }, by) },
     gapEvents: { inc: (policy, by = 1) => gaps.inc({ policy }, by) },
-    state: { set: setState, get: () => current },
-    pendingTransactions: { set: (n) => pending.set(n) },
-    readingPaused: { set: (p) => paused.set(p ? 1 : 0) },
+    state: p.state,
+    pendingTransactions: p.pending,
+    readingPaused: p.paused,
     acknowledged(txns, ackTimeMs = now()) {
       for (const txn of txns) {
-        // Clock skew between the primary (which stamped the event) and this host can make the
-        // difference negative; 0 is the honest floor.
-        invalidation.observe(seconds(txn.commitTimeMs, ackTimeMs));
+        p.latency.observe(seconds(txn.commitTimeMs, ackTimeMs));
         if (txn.writerTimeMs !== undefined) endToEnd.observe(seconds(txn.writerTimeMs, ackTimeMs));
       }
     },
   };
+}
+
+/** State, backlog, pause, lag, checkpoint age and commit→ack latency of one tailer, under `names`. */
+function progressSeries(
+  registry: Registry,
+  names: Record<keyof ProgressSeries, [string, string]>,
+  now: () => number,
+  onCheckpointWrite: () => void,
+): ProgressSeries {
+  const registers = [registry];
+  const gauge = ([name, help]: [string, string], labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers });
+  const stateGauge = gauge(names.state, ['state']);
+  const pending = gauge(names.pending);
+  const paused = gauge(names.paused);
+  const latency = new Histogram({
+    name: names.latency[0],
+    help: names.latency[1],
+    buckets: [...LATENCY_BUCKETS],
+    registers,
+  });
+  const lag = new ReplicationLag(now);
+  new Gauge({
+    name: names.lag[0],
+    help: names.lag[1],
+    registers,
+    collect() {
+      this.set(lag.gaugeSeconds());
+    },
+  });
+  const checkpoint = new CheckpointClock(now, onCheckpointWrite);
+  new Gauge({
+    name: names.checkpointAge[0],
+    help: names.checkpointAge[1],
+    registers,
+    collect() {
+      this.set(checkpoint.ageSeconds());
+    },
+  });
+  pending.set(0);
+  paused.set(0);
+
+  let current: TailerState = 'idle';
+  const setState = (state: TailerState): void => {
+    current = state;
+    for (const s of TAILER_STATES) stateGauge.set({ state: s }, s === state ? 1 : 0);
+  };
+  setState('idle');
+  return {
+    state: { set: setState, get: () => current },
+    pending: { set: (n) => pending.set(n) },
+    paused: { set: (on) => paused.set(on ? 1 : 0) },
+    lag,
+    checkpointAge: checkpoint,
+    // Clock skew between the primary (which stamped the event) and this host can make a difference
+    // negative; 0 is the honest floor.
+    latency: { observe: (s) => latency.observe(Math.max(0, s)) },
+  };
+}
+
+/** Seconds from `fromMs` to `toMs`, never negative (clock skew between the primary and this host). */
+function seconds(fromMs: number, toMs: number): number {
+  return Math.max(0, (toMs - fromMs) / 1000);
 }
 
 /**

@@ -22,14 +22,17 @@ export default class SummaryReporter implements Reporter {
       perProject.set(name, counts);
       counts.files++;
       total.files++;
+      let failedTests = 0;
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         const key = state === 'passed' ? 'passed' : state === 'failed' ? 'failed' : 'skipped';
+        if (key === 'failed') failedTests++;
         counts[key]++;
         total[key]++;
       }
-      // A file that failed to load has no tests but must still count as a failure.
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) {
+      // A file that failed outside its tests (it did not load, or a beforeAll/afterAll hook threw, which
+      // leaves its tests skipped) must still count as a failure.
+      if (mod.state() === 'failed' && failedTests === 0) {
         counts.failed++;
         total.failed++;
       }

@@ -4,7 +4,7 @@ import { ReplicationConnection } from '../../src/replication/client.js';
 import { MemcachedSink } from '../../src/sinks/memcached/sink.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { ReplicaCommitGate } from '../../src/tailer/commit-gate.js';
-import { annotationExtractor } from '../../src/tailer/create.js';
+import { annotationExtractor } from '../../src/tailer/extract.js';
 import { Tailer, type TailerOptions } from '../../src/tailer/tailer.js';
 
 let nextServerId = 7_000;
@@ -38,7 +38,7 @@ export async function startTailer<S extends Sink>(
     extract: annotationExtractor(log),
     log,
     connect: (s) => ReplicationConnection.open(s),
-    // As in production (src/tailer/create.ts): deliver only what the replica has committed.
+    // As in production (src/wiring/memcached-tailer.ts): deliver only what the replica has committed.
     commitGate: new ReplicaCommitGate({
       open: () => ReplicationConnection.open(extra.source ?? source),
       log,

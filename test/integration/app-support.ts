@@ -11,7 +11,7 @@ import { ReplicationConnection } from '../../src/replication/client.js';
 import { MemcachedSink } from '../../src/sinks/memcached/sink.js';
 import type { InvalidationBatch, Sink } from '../../src/sinks/sink.js';
 import { ReplicaCommitGate } from '../../src/tailer/commit-gate.js';
-import { annotationExtractor } from '../../src/tailer/create.js';
+import { annotationExtractor } from '../../src/tailer/extract.js';
 import { Tailer } from '../../src/tailer/tailer.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -94,7 +94,7 @@ export async function startAppTailer(opts: AppTailerOptions): Promise<AppTailer>
     extract: annotationExtractor(log),
     log,
     connect: (s) => ReplicationConnection.open(s),
-    // As in production (src/tailer/create.ts): deliver only what the replica has committed.
+    // As in production (src/wiring/memcached-tailer.ts): deliver only what the replica has committed.
     commitGate: new ReplicaCommitGate({ open: () => ReplicationConnection.open(source), log }),
     outbox: opts.outboxTables ? { tables: opts.outboxTables } : undefined,
     maxBatchKeys: 1_000,

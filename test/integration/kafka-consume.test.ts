@@ -19,7 +19,7 @@ import { InvalidationSchema } from '../../src/gen/cachetail/v1/invalidation_pb.j
 import { killMemcached, startMemcached, type MemcachedServer } from '../../src/devcluster/memcached.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { KafkaSink } from '../../src/sinks/kafka/sink.js';
-import { createKafkaTailer } from '../../src/tailer/create-kafka.js';
+import { createKafkaTailer } from '../../src/wiring/kafka-tailer.js';
 import type { Tailer } from '../../src/tailer/tailer.js';
 import { waitFor } from '../helpers/wait.js';
 import {

@@ -13,7 +13,7 @@ import { clusterControl, ensureKafka } from '../../src/devcluster/index.js';
 import { killKafka, restartKafka } from '../../src/devcluster/kafka.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { KafkaSink } from '../../src/sinks/kafka/sink.js';
-import { createKafkaTailer } from '../../src/tailer/create-kafka.js';
+import { createKafkaTailer } from '../../src/wiring/kafka-tailer.js';
 import type { Tailer } from '../../src/tailer/tailer.js';
 import { RecordingSink } from '../helpers/recording-sink.js';
 import { startTailer } from '../helpers/tailer.js';

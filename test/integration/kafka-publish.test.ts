@@ -19,7 +19,7 @@ import { Flavor } from '../../src/gen/cachetail/v1/invalidation_pb.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { decodeApplied } from '../../src/sinks/kafka/messages.js';
 import type { KafkaSink } from '../../src/sinks/kafka/sink.js';
-import { createAppliedPublisher, createKafkaTailer } from '../../src/tailer/create-kafka.js';
+import { createAppliedPublisher, createKafkaTailer } from '../../src/wiring/kafka-tailer.js';
 import { tailerStatus } from '../../src/tailer/status.js';
 import type { Tailer } from '../../src/tailer/tailer.js';
 import { RecordingSink } from '../helpers/recording-sink.js';

@@ -16,7 +16,7 @@ import type { ClusterInfo } from '../../src/devcluster/index.js';
 import { InvalidationSchema, type Invalidation } from '../../src/gen/cachetail/v1/invalidation_pb.js';
 import { kafkaConfigSchema, type KafkaConfigInput } from '../../src/sinks/kafka/config.js';
 import { ensureTopics, kafkajsTopicAdmin, topicSpecs } from '../../src/sinks/kafka/topics.js';
-import type { KafkaTailerConfig } from '../../src/tailer/create-kafka.js';
+import type { KafkaTailerConfig } from '../../src/wiring/kafka-tailer.js';
 import { waitFor } from '../helpers/wait.js';
 
 export const DB = 'kafka_it';

@@ -15,7 +15,7 @@ import { clusterControl } from '../../src/devcluster/index.js';
 import { killMemcached, restartMemcached } from '../../src/devcluster/memcached.js';
 import { ReplicationConnection } from '../../src/replication/client.js';
 import { MemcachedSink } from '../../src/sinks/memcached/sink.js';
-import { annotationExtractor } from '../../src/tailer/create.js';
+import { annotationExtractor } from '../../src/tailer/extract.js';
 import { Tailer } from '../../src/tailer/tailer.js';
 import { waitFor } from '../helpers/wait.js';
 import {

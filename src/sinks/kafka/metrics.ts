@@ -4,14 +4,8 @@
  * `cachetail_kafka_*` names — the memcached tailer's `cachetail_*` series stay exactly what they were.
  * Meaning and units: docs/kafka.md.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import {
-  CheckpointClock,
-  LATENCY_BUCKETS,
-  ReplicationLag,
-  type TailerMetrics,
-} from '../../observability/metrics.js';
-import { TAILER_STATES, type TailerState } from '../../observability/labels.js';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { createTailerMetrics, LATENCY_BUCKETS, type TailerMetrics } from '../../observability/metrics.js';
 
 export interface KafkaSinkMetrics {
   /** Records the broker acknowledged. */
@@ -32,8 +26,6 @@ export interface KafkaMetrics {
   tailer: TailerMetrics;
 }
 
-const noop = { inc: () => undefined };
-
 export function createKafkaMetrics(registry: Registry, now: () => number = Date.now): KafkaMetrics {
   const registers = [registry];
   const messages = new Counter({
@@ -52,12 +44,6 @@ export function createKafkaMetrics(registry: Registry, now: () => number = Date.
     buckets: [...LATENCY_BUCKETS],
     registers,
   });
-  const latency = new Histogram({
-    name: 'cachetail_kafka_invalidation_latency_seconds',
-    help: 'Binlog commit time (1 s precision) to Kafka acknowledgement, per transaction.',
-    buckets: [...LATENCY_BUCKETS],
-    registers,
-  });
   const applied = new Counter({
     name: 'cachetail_kafka_applied_published_total',
     help: 'InvalidationApplied watermarks published.',
@@ -68,77 +54,13 @@ export function createKafkaMetrics(registry: Registry, now: () => number = Date.
     help: 'Failed InvalidationApplied publishes (the latest watermark is published at the next tick).',
     registers,
   });
-  const stateGauge = new Gauge({
-    name: 'cachetail_kafka_tailer_state',
-    help: 'Kafka tailer state: 1 for the current one, 0 for the others.',
-    labelNames: ['state'],
-    registers,
-  });
-  const pending = new Gauge({
-    name: 'cachetail_kafka_pending_transactions',
-    help: 'Committed transactions waiting to be published (grows while Kafka is unreachable).',
-    registers,
-  });
-  const paused = new Gauge({
-    name: 'cachetail_kafka_reading_paused',
-    help: '1 while the Kafka tailer has paused reading the binlog because Kafka lags (backpressure).',
-    registers,
-  });
-  const lag = new ReplicationLag(now);
-  new Gauge({
-    name: 'cachetail_kafka_replication_lag_seconds',
-    help: 'Now minus the timestamp of the last binlog event the Kafka tailer read; 0 when caught up.',
-    registers,
-    collect() {
-      this.set(lag.gaugeSeconds());
-    },
-  });
-  const checkpoint = new CheckpointClock(now);
-  new Gauge({
-    name: 'cachetail_kafka_checkpoint_age_seconds',
-    help: 'Seconds since the Kafka tailer last wrote its checkpoint (or loaded it; else since start).',
-    registers,
-    collect() {
-      this.set(checkpoint.ageSeconds());
-    },
-  });
   messages.inc(0);
   errors.inc(0);
   applied.inc(0);
   appliedErrors.inc(0);
-  pending.set(0);
-  paused.set(0);
 
-  let current: TailerState = 'idle';
-  const setState = (state: TailerState): void => {
-    current = state;
-    for (const s of TAILER_STATES) stateGauge.set({ state: s }, s === state ? 1 : 0);
-  };
-  setState('idle');
-
-  const tailer: TailerMetrics = {
-    registry,
-    // Event, key and reconnect counts are the memcached tailer's business; the same binlog is read.
-    binlogEvents: noop,
-    transactions: noop,
-    transactionsWithKeys: noop,
-    keysInvalidated: noop,
-    deleteErrors: noop,
-    batchKeys: { observe: () => undefined },
-    replicationLag: lag,
-    invalidationLatency: { observe: (s) => latency.observe(Math.max(0, s)) },
-    endToEndLatency: { observe: () => undefined },
-    checkpoint,
-    annotationKeysRejected: noop,
-    reconnects: noop,
-    gapEvents: noop,
-    state: { set: setState, get: () => current },
-    pendingTransactions: { set: (n) => pending.set(n) },
-    readingPaused: { set: (p) => paused.set(p ? 1 : 0) },
-    acknowledged(txns, ackTimeMs = now()) {
-      for (const txn of txns) latency.observe(Math.max(0, (ackTimeMs - txn.commitTimeMs) / 1000));
-    },
-  };
+  // The Kafka tailer's own state, backlog, lag, checkpoint age and latency (cachetail_kafka_*).
+  const tailer = createTailerMetrics(registry, { tailer: 'kafka', now });
 
   return {
     sink: {

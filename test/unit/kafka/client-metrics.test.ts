@@ -64,3 +64,57 @@ describe('Kafka metrics', () => {
     }
   });
 });
+
+describe('one tailer-metrics factory for both tailers', () => {
+  const names = async (registry: Registry) => (await registry.getMetricsAsJSON()).map((m) => m.name).sort();
+
+  it('the memcached tailer exports exactly its cachetail_* families', async () => {
+    const registry = new Registry();
+    createTailerMetrics(registry);
+    expect(await names(registry)).toEqual([
+      'cachetail_annotation_keys_rejected_total',
+      'cachetail_batch_keys',
+      'cachetail_binlog_events_total',
+      'cachetail_checkpoint_age_seconds',
+      'cachetail_checkpoint_writes_total',
+      'cachetail_delete_errors_total',
+      'cachetail_end_to_end_latency_seconds',
+      'cachetail_gap_events_total',
+      'cachetail_invalidation_latency_seconds',
+      'cachetail_keys_invalidated_total',
+      'cachetail_pending_transactions',
+      'cachetail_reading_paused',
+      'cachetail_reconnects_total',
+      'cachetail_replication_lag_seconds',
+      'cachetail_state',
+      'cachetail_transactions_total',
+      'cachetail_transactions_with_keys_total',
+    ]);
+  });
+
+  it('the Kafka tailer exports only its progress, under cachetail_kafka_* names (as before the merge)', async () => {
+    const registry = new Registry();
+    const kafka = createKafkaMetrics(registry, () => 5_000);
+    expect(await names(registry)).toEqual([
+      'cachetail_kafka_applied_errors_total',
+      'cachetail_kafka_applied_published_total',
+      'cachetail_kafka_checkpoint_age_seconds',
+      'cachetail_kafka_invalidation_latency_seconds',
+      'cachetail_kafka_messages_published_total',
+      'cachetail_kafka_pending_transactions',
+      'cachetail_kafka_publish_errors_total',
+      'cachetail_kafka_reading_paused',
+      'cachetail_kafka_replication_lag_seconds',
+      'cachetail_kafka_send_seconds',
+      'cachetail_kafka_tailer_state',
+    ]);
+    // Counting events and keys again would double the memcached tailer's counts: these are no-ops.
+    kafka.tailer.binlogEvents.inc('query');
+    kafka.tailer.checkpoint.written(4_000);
+    kafka.tailer.acknowledged([{ commitTimeMs: 1_000, writerTimeMs: 500 }], 5_000);
+    const text = await registry.metrics();
+    expect(text).toContain('cachetail_kafka_invalidation_latency_seconds_sum 4');
+    expect(text).toContain('cachetail_kafka_checkpoint_age_seconds 1');
+    expect(text).not.toContain('cachetail_binlog_events_total');
+  });
+});

@@ -16,7 +16,7 @@ import {
 } from '../../helpers/binlog/index.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { CommittedTransaction } from '../../../src/sinks/sink.js';
-import { annotationExtractor } from '../../../src/tailer/create.js';
+import { annotationExtractor } from '../../../src/tailer/extract.js';
 import { spillFactory } from '../../../src/tailer/spill.js';
 import { TransactionAssembler } from '../../../src/tailer/transactions.js';
 

@@ -9,25 +9,21 @@
  * own position and skips nothing. The binlog is read twice; that is the price of the independence.
  */
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import type { ServerIdentity } from '../contracts/server.js';
 import type { TailerConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Watermark } from '../observability/status.js';
-import { ReplicationConnection } from '../replication/client.js';
-import { assertPreflight, runPreflight } from '../replication/preflight.js';
 import { AppliedPublisher } from '../sinks/kafka/applied.js';
 import { createKafkaClient } from '../sinks/kafka/client.js';
 import type { KafkaConfig } from '../sinks/kafka/config.js';
 import type { KafkaMetrics } from '../sinks/kafka/metrics.js';
 import { KafkajsProducer, type RecordProducer } from '../sinks/kafka/producer.js';
 import { KafkaSink } from '../sinks/kafka/sink.js';
-import type { ServerIdentity } from './checkpoint.js';
-import { CheckpointStore } from './checkpoint.js';
-import { ReplicaCommitGate } from './commit-gate.js';
-import { annotationExtractor } from './create.js';
-import { spillFactory } from './spill.js';
-import { Tailer } from './tailer.js';
-import type { KeyExtractor } from './transactions.js';
+import { CheckpointStore } from '../tailer/checkpoint.js';
+import { annotationExtractor } from '../tailer/extract.js';
+import { Tailer } from '../tailer/tailer.js';
+import type { KeyExtractor } from '../tailer/transactions.js';
+import { tailerCoreOptions } from './tailer-options.js';
 
 export const KAFKA_CHECKPOINT_FILE = 'checkpoint-kafka.json';
 
@@ -78,36 +74,20 @@ export function createKafkaTailer(
     metrics: metrics?.sink,
   });
   tailer = new Tailer({
-    source,
-    start: config.start,
+    // Its own connection and server id; the memcached tailer already logs the preflight's warnings.
+    // The commit gate holds here too: consumers apply these records to other tiers.
+    ...tailerCoreOptions(config, {
+      source,
+      checkpoints,
+      spillDir: 'spill-kafka',
+      log: tlog,
+      logWarnings: false,
+    }),
     sink,
     extract: deps.extract ?? annotationExtractor(tlog.child({ module: 'annotate' })),
-    preflight: async (conn) => {
-      const report = await runPreflight(conn, {
-        ourServerId: source.serverId,
-        server: `${source.host}:${source.port}`,
-      });
-      // The memcached tailer already logs the warnings of the same checks.
-      assertPreflight(report);
-    },
     metrics: metrics?.tailer,
-    log: tlog,
-    connect: (s) => ReplicationConnection.open(s),
-    // Consumers apply these records to other tiers: the same early-delete race as memcached's.
-    commitGate: new ReplicaCommitGate({ open: () => ReplicationConnection.open(source), log: tlog }),
-    checkpoints,
-    checkpointIntervalMs: config.checkpoint.intervalMs,
     // Kafka cannot be "flushed": on a gap this tailer stops and reports, whatever the memcached policy.
     gapPolicy: 'fail-closed',
-    livenessTimeoutMs: config.source.livenessTimeoutMs,
-    maxBatchKeys: config.batch.maxKeys,
-    maxPendingTransactions: config.batch.maxPendingTransactions,
-    maxPendingKeys: config.batch.maxPendingKeys,
-    spill: {
-      thresholdKeys: config.batch.spillThresholdKeys,
-      // Not the memcached tailer's dir: each clears its own at start.
-      create: spillFactory(join(config.stateDir, 'spill-kafka')),
-    },
   });
   return { tailer, sink, checkpointPath: checkpoints.path };
 }
