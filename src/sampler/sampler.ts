@@ -14,9 +14,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { DEFAULT_SAMPLER_DELAYS_MS } from './config.js';
 import type { ConsistencyReport, DelayReport } from '../contracts/consistency.js';
 
-/** What the cache holds, as the application reads it. `value` must be comparable with readTruth's. */
 export type { ConsistencyReport, DelayReport };
 
+/** What the cache holds, as the application reads it. `value` must be comparable with readTruth's. */
 export type CacheRead = { state: 'absent' } | { state: 'tombstone' } | { state: 'value'; value: string };
 export type CheckResult = 'consistent' | 'stale' | 'error';
 export const CHECK_RESULTS: readonly CheckResult[] = ['consistent', 'stale', 'error'];
@@ -99,6 +99,28 @@ export function delayLabel(ms: number): string {
 }
 
 export function createConsistencySampler(opts: ConsistencySamplerOptions): ConsistencySampler {
+  const sampling = new Sampling(samplerSettings(opts), opts.log, opts.registry);
+  // Plain functions, not methods: callers may pass them on without their object.
+  return {
+    observe: (transactions, ackTimeMs) => sampling.observe(transactions, ackTimeMs),
+    report: () => sampling.report(),
+    drain: () => sampling.drain(),
+    stop: () => sampling.stop(),
+  };
+}
+
+interface SamplerSettings {
+  every: number;
+  /** Ascending. */
+  delays: readonly number[];
+  maxPending: number;
+  checkTimeoutMs: number;
+  now: () => number;
+  check: (key: string) => Promise<Verdict | CheckResult>;
+}
+
+/** The options with their defaults, validated once. */
+function samplerSettings(opts: ConsistencySamplerOptions): SamplerSettings {
   const every = opts.every ?? 100;
   const delays = [...(opts.delaysMs ?? DEFAULT_SAMPLER_DELAYS_MS)].sort((a, b) => a - b);
   const maxPending = opts.maxPending ?? 10_000;
@@ -106,195 +128,250 @@ export function createConsistencySampler(opts: ConsistencySamplerOptions): Consi
   const now = opts.now ?? Date.now;
   if (!Number.isInteger(every) || every < 1) throw new RangeError(`every must be an integer ≥ 1: ${every}`);
   if (delays.length === 0) throw new RangeError('delaysMs must name at least one delay');
-  let check: (key: string) => Promise<Verdict | CheckResult>;
-  if (opts.check) check = opts.check;
-  else if (opts.readCache && opts.readTruth) check = compareWithTruth(opts.readCache, opts.readTruth);
-  else throw new TypeError('give check, or readCache and readTruth');
+  return { every, delays, maxPending, checkTimeoutMs, now, check: checkFromOptions(opts) };
+}
 
-  const counts = delays.map(() => ({ consistent: 0, stale: 0, error: 0 }));
-  const within = delays.map(() => ({ consistent: 0, stale: 0, error: 0 }));
-  let keysSeen = 0;
-  let sampled = 0;
-  let skipped = 0;
-  // One token per sampled key whose checks have not all run; its size is the pending count.
-  const pendingKeys = new Set<object>();
-  const timers = new Set<NodeJS.Timeout>();
-  const running = new Set<Promise<void>>();
-  let idle: (() => void)[] = [];
+function checkFromOptions(opts: ConsistencySamplerOptions): (key: string) => Promise<Verdict | CheckResult> {
+  if (opts.check) return opts.check;
+  if (opts.readCache && opts.readTruth) return compareWithTruth(opts.readCache, opts.readTruth);
+  throw new TypeError('give check, or readCache and readTruth');
+}
 
-  const checks = opts.registry
-    ? new Counter({
-        name: 'cachetail_consistency_checks_total',
-        help: 'Sampled keys checked against the replica, by delay after the acknowledged delete and result.',
-        labelNames: ['delay', 'result'],
-        registers: [opts.registry],
-      })
-    : undefined;
-  const samples = opts.registry
-    ? new Counter({
-        name: 'cachetail_consistency_samples_total',
-        help: 'Invalidated keys picked for a consistency check (sampled) or dropped at the pending bound (skipped).',
-        labelNames: ['outcome'],
-        registers: [opts.registry],
-      })
-    : undefined;
-  if (opts.registry) {
-    // Pre-create every series so a dashboard sees zeros, not gaps.
-    for (const d of delays) for (const r of CHECK_RESULTS) checks?.labels(delayLabel(d), r).inc(0);
-    samples?.labels('sampled').inc(0);
-    samples?.labels('skipped').inc(0);
-    new Gauge({
-      name: 'cachetail_consistency_fraction',
-      help: 'Fraction of sampled keys consistent with the replica within each delay after the acknowledged delete (at that check or an earlier one; NaN before any decided check).',
-      labelNames: ['delay'],
-      registers: [opts.registry],
-      collect() {
-        delays.forEach((d, i) => this.labels(delayLabel(d)).set(fraction(within[i]) ?? Number.NaN));
+type Tally = Record<CheckResult, number>;
+
+const emptyTally = (): Tally => ({ consistent: 0, stale: 0, error: 0 });
+
+interface SamplerMetrics {
+  checks: Counter<'delay' | 'result'>;
+  samples: Counter<'outcome'>;
+}
+
+/** The cachetail_consistency_* series; the fraction gauge reads `within` at each scrape. */
+function registerSamplerMetrics(
+  registry: Registry,
+  delays: readonly number[],
+  within: readonly Tally[],
+): SamplerMetrics {
+  const checks = new Counter({
+    name: 'cachetail_consistency_checks_total',
+    help: 'Sampled keys checked against the replica, by delay after the acknowledged delete and result.',
+    labelNames: ['delay', 'result'],
+    registers: [registry],
+  });
+  const samples = new Counter({
+    name: 'cachetail_consistency_samples_total',
+    help: 'Invalidated keys picked for a consistency check (sampled) or dropped at the pending bound (skipped).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  // Pre-create every series so a dashboard sees zeros, not gaps.
+  for (const d of delays) for (const r of CHECK_RESULTS) checks.labels(delayLabel(d), r).inc(0);
+  samples.labels('sampled').inc(0);
+  samples.labels('skipped').inc(0);
+  new Gauge({
+    name: 'cachetail_consistency_fraction',
+    help: 'Fraction of sampled keys consistent with the replica within each delay after the acknowledged delete (at that check or an earlier one; NaN before any decided check).',
+    labelNames: ['delay'],
+    registers: [registry],
+    collect() {
+      delays.forEach((d, i) => this.labels(delayLabel(d)).set(fraction(within[i]) ?? Number.NaN));
+    },
+  });
+  return { checks, samples };
+}
+
+/** A sampled key whose checks have not all run. The object itself is its pending token. */
+interface SampledKey {
+  key: string;
+  txn: SampledTransaction;
+  ackTimeMs: number;
+  /** Whether an earlier check of this key found it consistent / stale (for `within`). */
+  seenConsistent: boolean;
+  seenStale: boolean;
+}
+
+/** The sampler's state and steps: pick keys, arm their checks, run them, count the results. */
+class Sampling {
+  /** Per delay: what the check at that delay found. */
+  private readonly counts: Tally[];
+  /** Per delay: consistent at that check or an earlier one of the same key (DelayReport.within). */
+  private readonly within: Tally[];
+  private readonly metrics: SamplerMetrics | undefined;
+  private keysSeen = 0;
+  private sampled = 0;
+  private skipped = 0;
+  /** Its size is the pending count. */
+  private readonly pendingKeys = new Set<SampledKey>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly running = new Set<Promise<void>>();
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly settings: SamplerSettings,
+    private readonly log: SamplerLog | undefined,
+    registry: Registry | undefined,
+  ) {
+    this.counts = settings.delays.map(emptyTally);
+    this.within = settings.delays.map(emptyTally);
+    this.metrics = registry ? registerSamplerMetrics(registry, settings.delays, this.within) : undefined;
+  }
+
+  observe(transactions: Iterable<SampledTransaction>, ackTimeMs = this.settings.now()): void {
+    for (const txn of transactions) {
+      for (const key of txn.keys) this.consider(key, txn, ackTimeMs);
+    }
+  }
+
+  /** Samples 1 in `every` keys, unless maxPending sampled keys are waiting already. */
+  private consider(key: string, txn: SampledTransaction, ackTimeMs: number): void {
+    // A counter, not a random draw: exactly 1 in N, and reproducible in tests.
+    if (this.keysSeen++ % this.settings.every !== 0) return;
+    if (this.pendingKeys.size >= this.settings.maxPending) {
+      this.skipped++;
+      this.metrics?.samples.labels('skipped').inc();
+      return;
+    }
+    this.sampled++;
+    this.metrics?.samples.labels('sampled').inc();
+    const sampledKey: SampledKey = { key, txn, ackTimeMs, seenConsistent: false, seenStale: false };
+    this.pendingKeys.add(sampledKey);
+    this.scheduleCheck(sampledKey, 0);
+  }
+
+  /** Arms the check at delays[i] after the acknowledgement; a key's checks run one after another. */
+  private scheduleCheck(sampledKey: SampledKey, i: number): void {
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.startCheck(sampledKey, i);
       },
+      Math.max(0, sampledKey.ackTimeMs + this.settings.delays[i] - this.settings.now()),
+    );
+    // A sampler must never keep a stopping process alive.
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  /** Runs the check at delays[i]; once it has finished, arms the next one unless stop() came first. */
+  private startCheck(sampledKey: SampledKey, i: number): void {
+    const p = this.runCheck(sampledKey, i)
+      .then((result) => this.countWithin(sampledKey, i, result))
+      .finally(() => {
+        this.running.delete(p);
+        if (i + 1 < this.settings.delays.length && this.pendingKeys.has(sampledKey)) {
+          this.scheduleCheck(sampledKey, i + 1);
+        } else {
+          this.pendingKeys.delete(sampledKey);
+        }
+        this.settle();
+      });
+    this.running.add(p);
+  }
+
+  private async runCheck(sampledKey: SampledKey, i: number): Promise<CheckResult> {
+    const delayMs = this.settings.delays[i];
+    const verdict = await verdictWithin(this.settings.check, sampledKey.key, this.settings.checkTimeoutMs);
+    this.counts[i][verdict.result]++;
+    this.metrics?.checks.labels(delayLabel(delayMs), verdict.result).inc();
+    if (verdict.result === 'stale') this.logViolation(sampledKey, delayMs, verdict);
+    return verdict.result;
+  }
+
+  private countWithin(sampledKey: SampledKey, i: number, result: CheckResult): void {
+    sampledKey.seenConsistent ||= result === 'consistent';
+    sampledKey.seenStale ||= result === 'stale';
+    const w = this.within[i];
+    if (sampledKey.seenConsistent) w.consistent++;
+    else if (sampledKey.seenStale) w.stale++;
+    else w.error++;
+  }
+
+  private logViolation({ key, txn, ackTimeMs }: SampledKey, delayMs: number, verdict: Verdict): void {
+    const checkedAt = this.settings.now();
+    this.log?.warn(
+      {
+        key,
+        gtid: txn.gtid,
+        delayMs,
+        commitTimeMs: txn.commitTimeMs,
+        ackTimeMs,
+        checkedAt,
+        sinceAckMs: checkedAt - ackTimeMs,
+        cache: verdict.cache,
+        truth: verdict.truth,
+      },
+      'consistency violation: cache holds a value older than the replica',
+    );
+  }
+
+  report(): ConsistencyReport {
+    return {
+      every: this.settings.every,
+      keysSeen: this.keysSeen,
+      sampled: this.sampled,
+      skipped: this.skipped,
+      pending: this.pendingKeys.size,
+      delays: this.settings.delays.map((delayMs, i) => delayReport(delayMs, this.counts[i], this.within[i])),
+    };
+  }
+
+  drain(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.idle.push(resolve);
+      this.settle();
     });
   }
 
-  const settle = () => {
-    if (pendingKeys.size === 0 && timers.size === 0 && running.size === 0) {
-      const waiting = idle;
-      idle = [];
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    // Cancelled checks no longer hold their keys as pending; running ones finish on their own.
+    this.timers.clear();
+    this.pendingKeys.clear();
+    this.settle();
+  }
+
+  /** Wakes the drain() callers once nothing is pending, armed or running. */
+  private settle(): void {
+    if (this.pendingKeys.size === 0 && this.timers.size === 0 && this.running.size === 0) {
+      const waiting = this.idle;
+      this.idle = [];
       for (const w of waiting) w();
     }
-  };
+  }
+}
 
-  const runCheck = async (
-    key: string,
-    i: number,
-    txn: SampledTransaction,
-    ackTimeMs: number,
-  ): Promise<CheckResult> => {
-    const delayMs = delays[i];
-    let verdict: Verdict;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const r = await Promise.race([
-        check(key),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer in ${checkTimeoutMs} ms`)), checkTimeoutMs);
-          timer.unref();
-        }),
-      ]);
-      verdict = typeof r === 'string' ? { result: r } : r;
-    } catch (err) {
-      verdict = { result: 'error', error: err instanceof Error ? err.message : String(err) };
-    } finally {
-      clearTimeout(timer);
-    }
-    const c = counts[i];
-    c[verdict.result]++;
-    checks?.labels(delayLabel(delayMs), verdict.result).inc();
-    if (verdict.result === 'stale') {
-      const checkedAt = now();
-      opts.log?.warn(
-        {
-          key,
-          gtid: txn.gtid,
-          delayMs,
-          commitTimeMs: txn.commitTimeMs,
-          ackTimeMs,
-          checkedAt,
-          sinceAckMs: checkedAt - ackTimeMs,
-          cache: verdict.cache,
-          truth: verdict.truth,
-        },
-        'consistency violation: cache holds a value older than the replica',
-      );
-    }
-    return verdict.result;
-  };
+/** The check's verdict; a failure or no answer within checkTimeoutMs is an 'error' verdict. */
+async function verdictWithin(
+  check: (key: string) => Promise<Verdict | CheckResult>,
+  key: string,
+  checkTimeoutMs: number,
+): Promise<Verdict> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const r = await Promise.race([
+      check(key),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${checkTimeoutMs} ms`)), checkTimeoutMs);
+        timer.unref();
+      }),
+    ]);
+    return typeof r === 'string' ? { result: r } : r;
+  } catch (err) {
+    return { result: 'error', error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
-  /** One key's checks, in delay order, each after the previous one finished. */
-  const arm = (key: string, txn: SampledTransaction, ackTimeMs: number) => {
-    const token = {};
-    pendingKeys.add(token);
-    let seenConsistent = false;
-    let seenStale = false;
-    const schedule = (i: number) => {
-      const timer = setTimeout(
-        () => {
-          timers.delete(timer);
-          const p = runCheck(key, i, txn, ackTimeMs)
-            .then((result) => {
-              seenConsistent ||= result === 'consistent';
-              seenStale ||= result === 'stale';
-              const w = within[i];
-              if (seenConsistent) w.consistent++;
-              else if (seenStale) w.stale++;
-              else w.error++;
-            })
-            .finally(() => {
-              running.delete(p);
-              if (i + 1 < delays.length && pendingKeys.has(token)) schedule(i + 1);
-              else pendingKeys.delete(token);
-              settle();
-            });
-          running.add(p);
-        },
-        Math.max(0, ackTimeMs + delays[i] - now()),
-      );
-      // A sampler must never keep a stopping process alive.
-      timer.unref();
-      timers.add(timer);
-    };
-    schedule(0);
-  };
-
+function delayReport(delayMs: number, c: Tally, within: Tally): DelayReport {
   return {
-    observe(transactions, ackTimeMs = now()) {
-      for (const txn of transactions) {
-        for (const key of txn.keys) {
-          // A counter, not a random draw: exactly 1 in N, and reproducible in tests.
-          if (keysSeen++ % every !== 0) continue;
-          if (pendingKeys.size >= maxPending) {
-            skipped++;
-            samples?.labels('skipped').inc();
-            continue;
-          }
-          sampled++;
-          samples?.labels('sampled').inc();
-          arm(key, txn, ackTimeMs);
-        }
-      }
-    },
-    report() {
-      return {
-        every,
-        keysSeen,
-        sampled,
-        skipped,
-        pending: pendingKeys.size,
-        delays: delays.map((delayMs, i) => {
-          const c = counts[i];
-          return {
-            delayMs,
-            checks: c.consistent + c.stale + c.error,
-            consistent: c.consistent,
-            stale: c.stale,
-            errors: c.error,
-            within: { consistent: within[i].consistent, stale: within[i].stale, errors: within[i].error },
-            fraction: fraction(within[i]),
-          };
-        }),
-      };
-    },
-    drain() {
-      return new Promise<void>((resolve) => {
-        idle.push(resolve);
-        settle();
-      });
-    },
-    stop() {
-      for (const t of timers) clearTimeout(t);
-      // Cancelled checks no longer hold their keys as pending; running ones finish on their own.
-      timers.clear();
-      pendingKeys.clear();
-      settle();
-    },
+    delayMs,
+    checks: c.consistent + c.stale + c.error,
+    consistent: c.consistent,
+    stale: c.stale,
+    errors: c.error,
+    within: { consistent: within.consistent, stale: within.stale, errors: within.error },
+    fraction: fraction(within),
   };
 }
 

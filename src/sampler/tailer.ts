@@ -129,139 +129,224 @@ export async function createTailerSampler(
     throw new CachetailError('CONFIG_INVALID', 'consistency.enabled needs consistency.truth', {
       retryable: false,
     });
-  const log = deps.log;
+  const caches = memcachedReaders(deps.memcached, config);
+  const queries = truthQueries(truth, deps.source, config.cacheFormat);
+  const truthModule = await loadTruthModule(truth, deps, async () => {
+    await queries.close();
+    caches.close();
+  });
+  const sources: TruthSources = { truthModule, queries, caches };
+  const sampler = createConsistencySampler({
+    every: config.every,
+    delaysMs: config.delaysMs,
+    maxPending: config.maxPending,
+    check: (key) => checkKey(sources, key),
+    log: deps.log.child({ module: 'sampler' }),
+    registry: deps.registry,
+  });
+  deps.log.info(
+    {
+      every: config.every,
+      delaysMs: config.delaysMs,
+      templates: queries.templates,
+      module: truth.module ?? null,
+    },
+    'consistency sampler on',
+  );
+  return tailerSampler(sampler, sources);
+}
 
-  // Reads go where the application's client reads: the sink's own mapping, one client per server.
-  const servers = deps.memcached.servers.map(parseServer);
-  const router = createRouter(deps.memcached.hashing, servers, deps.memcached.weights);
+/** The cache as the application's client reads it. */
+interface CacheReaders {
+  /** A reader per server the key maps to (broadcast: all). */
+  readersFor(key: string): ((k: string) => Promise<CacheRead>)[];
+  close(): void;
+}
+
+/** Reads go where the application's client reads: the sink's own mapping, one client per server. */
+function memcachedReaders(
+  memcached: TailerSamplerDeps['memcached'],
+  format: Pick<SamplerConfig, 'cacheFormat' | 'envelopeType'>,
+): CacheReaders {
+  const servers = memcached.servers.map(parseServer);
+  const router = createRouter(memcached.hashing, servers, memcached.weights);
   const clients = servers.map((s) =>
     memjs.Client.create(s.address, { timeout: 1, retries: 0, logger: { log: () => undefined } }),
   );
-  const decode = (value: Buffer): CacheRead => {
-    if (isTombstone(value)) return { state: 'tombstone' };
-    if (config.cacheFormat === 'text') return { state: 'value', value: value.toString('utf8') };
-    const d = decodeEnvelope(config.envelopeType, value);
-    return { state: 'value', value: d.ok ? JSON.stringify(d.value) : `<${d.why}>` };
+  return {
+    readersFor: (key) =>
+      router.serversFor(key).map((i) => async (k) => {
+        const { value } = await clients[i].get(k);
+        return value === null ? { state: 'absent' } : decodeCacheValue(format, value);
+      }),
+    close: () => {
+      for (const c of clients) c.close();
+    },
   };
-  /** Every server the key maps to (broadcast: all); one stale copy makes the key stale. */
-  const readCaches = (key: string): ((k: string) => Promise<CacheRead>)[] =>
-    router.serversFor(key).map((i) => async (k) => {
-      const { value } = await clients[i].get(k);
-      return value === null ? { state: 'absent' } : decode(value);
-    });
+}
 
-  let pool: Pool | null = null;
+function decodeCacheValue(
+  format: Pick<SamplerConfig, 'cacheFormat' | 'envelopeType'>,
+  value: Buffer,
+): CacheRead {
+  if (isTombstone(value)) return { state: 'tombstone' };
+  if (format.cacheFormat === 'text') return { state: 'value', value: value.toString('utf8') };
+  const d = decodeEnvelope(format.envelopeType, value);
+  return { state: 'value', value: d.ok ? JSON.stringify(d.value) : `<${d.why}>` };
+}
+
+/** The SQL truth: per key template, a query on the replica (a pool only when there are queries). */
+interface TruthQueries {
+  templates: string[];
+  covers(key: string): boolean;
+  readTruth: (key: string) => Promise<string | null>;
+  close(): Promise<void>;
+}
+
+function truthQueries(
+  truth: TruthConfig,
+  source: TailerSamplerDeps['source'],
+  cacheFormat: SamplerConfig['cacheFormat'],
+): TruthQueries {
   const queries: CompiledQuery[] = truth.queries.map((q) => ({
     template: q.key,
     pattern: compileKeyTemplate(q.key),
     sql: q.sql,
   }));
-  if (queries.length > 0) {
-    const ssl = mysqlTlsOptions(deps.source.ssl);
-    pool = mysql.createPool({
-      host: deps.source.host,
-      port: deps.source.port,
-      user: truth.user ?? deps.source.user,
-      password: truthPassword(truth, deps.source.password),
-      database: truth.database,
-      connectionLimit: truth.poolSize,
-      connectTimeout: 5_000,
-      // The replica's TLS settings (source.ssl) hold for the truth queries too.
-      ...(ssl ? { ssl } : {}),
-      // Values compared as the application's loader returned them: DATE/DATETIME as text, big numbers exact.
-      dateStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-    });
-  }
-  const asTruth = config.cacheFormat === 'text' ? rowAsText : rowAsEnvelopeJson;
-  const queryFor = (key: string): { q: CompiledQuery; params: string[] } | null => {
-    for (const q of queries) {
-      const m = q.pattern.exec(key);
-      if (m) return { q, params: m.slice(1) };
-    }
-    return null;
-  };
-  const queryTruth = async (key: string): Promise<string | null> => {
-    const found = queryFor(key);
-    if (!found || !pool) throw new Error(`no truth query matches ${key}`);
-    const [rows] = await pool.query<RowDataPacket[]>(found.q.sql, found.params);
-    return asTruth(rows);
-  };
-
-  let mod: TruthModule | null = null;
-  if (truth.module) {
-    const url = pathToFileURL(resolve(truth.module)).href;
-    try {
-      const imported = (await import(url)) as { default?: unknown };
-      if (typeof imported.default !== 'function') throw new Error('its default export is not a function');
-      const ctx: TruthModuleContext = {
-        replica: { host: deps.source.host, port: deps.source.port, user: deps.source.user },
-        memcached: { servers: deps.memcached.servers, hashing: deps.memcached.hashing },
-        log: log.child({ module: 'sampler.truth' }),
-      };
-      mod = (await (imported.default as (c: TruthModuleContext) => unknown)(ctx)) as TruthModule;
-      if (!mod || (typeof mod.readTruth !== 'function' && typeof mod.check !== 'function')) {
-        throw new Error('it returned neither readTruth nor check');
-      }
-    } catch (err) {
-      await pool?.end();
-      for (const c of clients) c.close();
-      throw new CachetailError(
-        'CONFIG_INVALID',
-        `consistency.truth.module ${truth.module}: ${errorMessage(err)}`,
-        { retryable: false },
-      );
-    }
-  }
-
-  const byModule = (key: string): boolean =>
-    mod !== null && (typeof mod.sampleable !== 'function' || mod.sampleable(key));
-  const compareAll = async (
-    key: string,
-    readTruth: (k: string) => Promise<string | null>,
-  ): Promise<Verdict> => {
-    const readers = mod?.readCache ? [mod.readCache.bind(mod)] : readCaches(key);
-    let verdict: Verdict = { result: 'consistent' };
-    for (const read of readers) {
-      verdict = await compareWithTruth(read, readTruth)(key);
-      if (verdict.result !== 'consistent') return verdict;
-    }
-    return verdict;
-  };
-  const check = async (key: string): Promise<Verdict | CheckResult> => {
-    if (mod && byModule(key)) {
-      if (mod.check) return mod.check(key);
-      return compareAll(key, mod.readTruth!.bind(mod));
-    }
-    return compareAll(key, queryTruth);
-  };
-
-  let ignored = 0;
-  const sampler = createConsistencySampler({
-    every: config.every,
-    delaysMs: config.delaysMs,
-    maxPending: config.maxPending,
-    check,
-    log: log.child({ module: 'sampler' }),
-    registry: deps.registry,
-  });
-  const covered = (key: string): boolean => byModule(key) || queryFor(key) !== null;
-  log.info(
-    {
-      every: config.every,
-      delaysMs: config.delaysMs,
-      templates: queries.map((q) => q.template),
-      module: truth.module ?? null,
+  const pool = queries.length > 0 ? truthPool(truth, source) : null;
+  const asTruth = cacheFormat === 'text' ? rowAsText : rowAsEnvelopeJson;
+  return {
+    templates: queries.map((q) => q.template),
+    covers: (key) => queryFor(queries, key) !== null,
+    readTruth: async (key) => {
+      const found = queryFor(queries, key);
+      if (!found || !pool) throw new Error(`no truth query matches ${key}`);
+      const [rows] = await pool.query<RowDataPacket[]>(found.q.sql, found.params);
+      return asTruth(rows);
     },
-    'consistency sampler on',
-  );
+    close: async () => {
+      await pool?.end();
+    },
+  };
+}
+
+/** The first query whose template matches the key, with the key's parts bound to its `?`s. */
+function queryFor(
+  queries: readonly CompiledQuery[],
+  key: string,
+): { q: CompiledQuery; params: string[] } | null {
+  for (const q of queries) {
+    const m = q.pattern.exec(key);
+    if (m) return { q, params: m.slice(1) };
+  }
+  return null;
+}
+
+function truthPool(truth: TruthConfig, source: TailerSamplerDeps['source']): Pool {
+  const ssl = mysqlTlsOptions(source.ssl);
+  return mysql.createPool({
+    host: source.host,
+    port: source.port,
+    user: truth.user ?? source.user,
+    password: truthPassword(truth, source.password),
+    database: truth.database,
+    connectionLimit: truth.poolSize,
+    connectTimeout: 5_000,
+    // The replica's TLS settings (source.ssl) hold for the truth queries too.
+    ...(ssl ? { ssl } : {}),
+    // Values compared as the application's loader returned them: DATE/DATETIME as text, big numbers exact.
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
+}
+
+/** The application's truth module (null without one); `closeOpened` runs before a failure is thrown. */
+async function loadTruthModule(
+  truth: TruthConfig,
+  deps: TailerSamplerDeps,
+  closeOpened: () => Promise<void>,
+): Promise<TruthModule | null> {
+  if (!truth.module) return null;
+  const url = pathToFileURL(resolve(truth.module)).href;
+  try {
+    return await importTruthModule(url, deps);
+  } catch (err) {
+    await closeOpened();
+    throw new CachetailError(
+      'CONFIG_INVALID',
+      `consistency.truth.module ${truth.module}: ${errorMessage(err)}`,
+      { retryable: false },
+    );
+  }
+}
+
+async function importTruthModule(url: string, deps: TailerSamplerDeps): Promise<TruthModule> {
+  const imported = (await import(url)) as { default?: unknown };
+  if (typeof imported.default !== 'function') throw new Error('its default export is not a function');
+  const ctx: TruthModuleContext = {
+    replica: { host: deps.source.host, port: deps.source.port, user: deps.source.user },
+    memcached: { servers: deps.memcached.servers, hashing: deps.memcached.hashing },
+    log: deps.log.child({ module: 'sampler.truth' }),
+  };
+  const mod = (await (imported.default as (c: TruthModuleContext) => unknown)(ctx)) as TruthModule;
+  if (!mod || (typeof mod.readTruth !== 'function' && typeof mod.check !== 'function')) {
+    throw new Error('it returned neither readTruth nor check');
+  }
+  return mod;
+}
+
+/** Where a key's truth comes from: the module for the keys it covers, else the key's query. */
+interface TruthSources {
+  truthModule: TruthModule | null;
+  queries: TruthQueries;
+  caches: CacheReaders;
+}
+
+function moduleCovers(mod: TruthModule | null, key: string): boolean {
+  return mod !== null && (typeof mod.sampleable !== 'function' || mod.sampleable(key));
+}
+
+/** Keys no truth source covers are not sampled. */
+function covered(sources: TruthSources, key: string): boolean {
+  return moduleCovers(sources.truthModule, key) || sources.queries.covers(key);
+}
+
+/** The module's own check when it has one; else cache against truth. */
+async function checkKey(sources: TruthSources, key: string): Promise<Verdict | CheckResult> {
+  const mod = sources.truthModule;
+  if (mod && moduleCovers(mod, key)) {
+    if (mod.check) return mod.check(key);
+    return compareCachedCopies(sources, key, mod.readTruth!.bind(mod));
+  }
+  return compareCachedCopies(sources, key, sources.queries.readTruth);
+}
+
+/** Every copy the key has (the module's reader, or each server the key maps to); one stale copy makes it stale. */
+async function compareCachedCopies(
+  sources: TruthSources,
+  key: string,
+  readTruth: (k: string) => Promise<string | null>,
+): Promise<Verdict> {
+  const mod = sources.truthModule;
+  const readers = mod?.readCache ? [mod.readCache.bind(mod)] : sources.caches.readersFor(key);
+  let verdict: Verdict = { result: 'consistent' };
+  for (const read of readers) {
+    verdict = await compareWithTruth(read, readTruth)(key);
+    if (verdict.result !== 'consistent') return verdict;
+  }
+  return verdict;
+}
+
+/** The sampler behind the covered-keys filter, and what closing it closes. */
+function tailerSampler(sampler: ConsistencySampler, sources: TruthSources): TailerSampler {
+  let ignored = 0;
   return {
     sampler,
     observe(transactions, ackTimeMs) {
       const keep: { gtid?: string | undefined; commitTimeMs?: number | undefined; keys: string[] }[] = [];
       for (const t of transactions) {
-        const keys = t.keys.filter(covered);
+        const keys = t.keys.filter((key) => covered(sources, key));
         ignored += t.keys.length - keys.length;
         if (keys.length > 0) keep.push({ gtid: t.gtid, commitTimeMs: t.commitTimeMs, keys });
       }
@@ -270,9 +355,9 @@ export async function createTailerSampler(
     report: () => ({ ...sampler.report(), ignored }),
     async close() {
       sampler.stop();
-      for (const c of clients) c.close();
-      await pool?.end();
-      await mod?.close?.();
+      sources.caches.close();
+      await sources.queries.close();
+      await sources.truthModule?.close?.();
     },
   };
 }
