@@ -1,7 +1,7 @@
 /** `cachetail edge`: the recent-write-pinning reverse proxy, plus its admin listener, until SIGTERM/SIGINT. */
 import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { loadEdgeConfig } from '../config/edge.js';
+import { loadEdgeConfig } from '../edge/config.js';
 import { buildEdgeAdmin, buildEdgeProxy, createEdgeRouter } from '../edge/index.js';
 import { CachetailError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';

@@ -5,11 +5,7 @@
  * merged in here and checked (id format, minimum length) before anything starts; their text is never
  * logged.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { KeyRing, keyFileEntries } from '../edge/keys.js';
-import { CachetailError, errorMessage } from '../errors.js';
-import { loadConfig } from './load.js';
 
 const regionName = z
   .string()
@@ -194,29 +190,3 @@ export const edgeEnvPaths = [
   [['log', 'level'], 'string'],
   [['log', 'access'], 'string'],
 ] as const;
-
-/**
- * Loads, validates and freezes the edge config; appends cookie.keysFile's entries to cookie.keys and
- * checks the keys (KeyRing.parse), so a bad key stops the start with a message naming it by id.
- */
-export function loadEdgeConfig(file: string | undefined, env: NodeJS.ProcessEnv): EdgeConfig {
-  const config = loadConfig({ schema: edgeConfigSchema, envPaths: edgeEnvPaths, file, env });
-  let keys = config.cookie.keys;
-  if (config.cookie.keysFile !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(config.cookie.keysFile, 'utf8');
-    } catch (err) {
-      throw new CachetailError(
-        'CONFIG_READ',
-        `cannot read cookie.keysFile ${config.cookie.keysFile}: ${errorMessage(err)}`,
-        { retryable: false },
-      );
-    }
-    keys = [...keys, ...keyFileEntries(text)];
-    Object.freeze(keys);
-  }
-  KeyRing.parse(keys, config.cookie.keysFile === undefined ? 'cookie.keys' : 'cookie.keys + cookie.keysFile');
-  if (keys === config.cookie.keys) return config;
-  return Object.freeze({ ...config, cookie: Object.freeze({ ...config.cookie, keys }) });
-}

@@ -9,24 +9,14 @@
  * Unknown fields in the answer are allowed (a newer tailer may add some); missing or mistyped ones make
  * that tailer unhealthy.
  */
-import { z } from 'zod';
 import { parseGtidState } from '../binlog/index.js';
+import { statusContractSchema } from '../contracts/status.js';
 import { errorMessage } from '../errors.js';
 import type { LocalState, TailerWatermark } from './types.js';
 
-export const tailerStatusSchema = z.object({
-  region: z.string(),
-  // A string, not an enum: a newer tailer may add states; only the known-good ones count as healthy.
-  state: z.string(),
-  ready: z.boolean(),
-  watermark: z
-    .object({ gtid: z.string(), file: z.string(), position: z.number(), updatedAt: z.number() })
-    .nullable(),
-  lagSeconds: z.number().nullable(),
-  lastError: z.object({ code: z.string(), message: z.string() }).nullable(),
-});
+export const tailerStatusSchema = statusContractSchema;
 
-export type TailerStatus = z.infer<typeof tailerStatusSchema>;
+export type { StatusContract as TailerStatus } from '../contracts/status.js';
 
 /** States in which the tailer applies invalidations (`paused` = reading waits for a slow sink, nothing lost). */
 const APPLYING_STATES: ReadonlySet<string> = new Set(['streaming', 'paused']);

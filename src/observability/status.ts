@@ -5,27 +5,10 @@
  */
 import type { GapPolicy, TailerState } from './labels.js';
 import type { ConsistencyReport } from '../contracts/consistency.js';
+import type { StatusContract, StatusError, Watermark } from '../contracts/status.js';
 
-export type { GapPolicy, TailerState };
+export type { GapPolicy, StatusError, TailerState, Watermark };
 export { TAILER_STATES, GAP_POLICIES } from './labels.js';
-
-/** The GTID watermark of acknowledged invalidations: every key of every transaction up to it is gone. */
-export interface Watermark {
-  /** GTID state after the acknowledged transaction ('' when the server assigns no GTIDs). */
-  gtid: string;
-  /** Binlog file and the position just after its commit event. */
-  file: string;
-  position: number;
-  /** When the sink acknowledged it, ms since the epoch. */
-  updatedAt: number;
-}
-
-export interface StatusError {
-  /** A stable code (CachetailError.code), e.g. 'POSITION_PURGED'. */
-  code: string;
-  /** For an operator; must not contain secrets (it is served as is). */
-  message: string;
-}
 
 /** An unresolved gap: the binlog cannot be followed without possibly missing invalidations. */
 export interface GapStatus {
@@ -41,18 +24,13 @@ export interface GapStatus {
  * The /status contract (region … lastError: exactly these fields, the edge router codes against them)
  * plus optional extras. Times are ms since the epoch unless the name says seconds.
  */
-export interface TailerStatus {
-  region: string;
+export interface TailerStatus extends StatusContract {
   state: TailerState;
   /**
    * The source's own opinion; the served `ready` is this AND the readiness rules (see `readiness`), so
    * /status and /readyz never disagree.
    */
   ready: boolean;
-  watermark: Watermark | null;
-  /** See ReplicationLag; null before anything was read. */
-  lagSeconds: number | null;
-  lastError: StatusError | null;
 
   /** Read position: just after the last transaction read in full (where a reconnect resumes). */
   position?: { file: string; position: number; gtid: string | null } | null;
@@ -143,14 +121,9 @@ export function liveness(status: TailerStatus): Liveness {
   return { alive: false, error: status.lastError ?? { code: 'FAILED', message: 'the tailer failed' } };
 }
 
-/** The /status JSON body. */
-export interface StatusBody {
-  region: string;
+/** The /status JSON body: the contract fields (src/contracts/status.ts), then the extras. */
+export interface StatusBody extends StatusContract {
   state: TailerState;
-  ready: boolean;
-  watermark: Watermark | null;
-  lagSeconds: number | null;
-  lastError: StatusError | null;
   notReady?: { reason: NotReadyReason; message: string };
   position?: { file: string; position: number; gtid: string | null } | null;
   pendingTransactions?: number;

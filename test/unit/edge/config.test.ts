@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadEdgeConfig } from '../../../src/config/edge.js';
+import { loadEdgeConfig } from '../../../src/edge/config.js';
 import { SECRET_A, SECRET_B } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cachetail-edge-config-'));

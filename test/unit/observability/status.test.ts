@@ -1,5 +1,6 @@
 /** Readiness, liveness and the /status body as pure functions of a status. */
 import { describe, expect, it } from 'vitest';
+import { tailerStatusSchema } from '../../../src/edge/tailer-status.js';
 import { CachetailError } from '../../../src/errors.js';
 import {
   TAILER_STATES,
@@ -171,5 +172,28 @@ describe('statusError', () => {
     });
     expect(statusError(new Error('plain'))).toEqual({ code: 'ERROR', message: 'plain' });
     expect(statusError('text')).toEqual({ code: 'ERROR', message: 'text' });
+  });
+});
+
+describe('the /status contract, declared once (src/contracts/status.ts)', () => {
+  it('every body the tailer serves is what the edge parses: the contract fields, exactly', () => {
+    for (const state of TAILER_STATES) {
+      const status = statusIn(state, { gap: state === 'failed' ? GAP : null, pendingTransactions: 3 });
+      const body = statusBody(status, readiness(status));
+      const parsed = tailerStatusSchema.parse(body);
+      expect(parsed).toEqual({
+        region: 'eu-west',
+        state,
+        ready: state === 'streaming' || state === 'paused',
+        watermark: state === 'idle' ? null : WATERMARK,
+        lagSeconds: state === 'streaming' || state === 'paused' ? 0.5 : null,
+        lastError: state === 'failed' ? FATAL : null,
+      });
+    }
+  });
+
+  it('a body missing a contract field is refused by the edge', () => {
+    const { lagSeconds: _dropped, ...body } = statusBody(statusIn('streaming'), { ready: true });
+    expect(tailerStatusSchema.safeParse(body).success).toBe(false);
   });
 });
