@@ -166,8 +166,8 @@ describe('statusBody', () => {
 
 describe('statusError', () => {
   it('keeps code and message only', () => {
-    expect(statusError(new CachetailError('X_Y', 'boom', { retryable: false }))).toEqual({
-      code: 'X_Y',
+    expect(statusError(new CachetailError('CONFIG_INVALID', 'boom'))).toEqual({
+      code: 'CONFIG_INVALID',
       message: 'boom',
     });
     expect(statusError(new Error('plain'))).toEqual({ code: 'ERROR', message: 'plain' });
