@@ -15,24 +15,21 @@ import { join } from 'node:path';
 import memjs from 'memjs';
 import { createPool, type Pool } from 'mysql2/promise';
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { carrierTableDdl } from '../app/index.js';
 import { edgeConfigSchema } from '../config/edge.js';
-import { tailerConfigSchema, type TailerConfig } from '../config/schema.js';
-import { dashboardRoutes, observeDeliveries, RecentKeys, type DashboardState } from '../dashboard/index.js';
+import type { TailerConfig } from '../config/schema.js';
+import { dashboardRoutes, type DashboardDeps, type RecentKeys } from '../dashboard/index.js';
 import { clusterControl, startCluster, type ClusterControl, type ClusterInfo } from '../devcluster/index.js';
 import type { ServerEndpoint } from '../devcluster/index.js';
 import { buildEdgeProxy, createEdgeRouter } from '../edge/index.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { createTailerMetrics } from '../observability/metrics.js';
 import { buildStatusServer } from '../observability/status-server.js';
-import { createConsistencySampler, memcachedEnvelopeReader } from '../sampler/index.js';
-import { createTailer } from '../wiring/memcached-tailer.js';
-import { tailerStatus } from '../tailer/status.js';
-import { buildDemoApp, CARRIER_TABLE, DEMO_DB, loadUser, loginOf, PROFILE_TYPE } from './app.js';
+import { buildDemoApp, CARRIER_TABLE, DEMO_DB } from './app.js';
+import { Cleanups } from './cleanups.js';
 import type { DemoKafka } from './kafka.js';
 import { DEMO_HOST, listenPreferred, pickPort } from './ports.js';
 import { regionsProvider } from './regions.js';
+import { startReplicaTailer, type ReplicaTailer } from './replica-tailer.js';
 import { OLD_NAME, Scenario, SCENARIO_LOGIN } from './scenario.js';
 
 export const MASTER_REGION = 'california';
@@ -88,235 +85,285 @@ export interface DemoStack {
 
 const address = (e: ServerEndpoint): string => `${e.host}:${e.port}`;
 
+interface DemoClients {
+  pools: { primary: Pool; replica: Pool };
+  caches: { master: memjs.Client; replica: memjs.Client };
+}
+
+type Upstreams = Record<typeof MASTER_REGION | typeof REPLICA_REGION, string>;
+
+/** The Kafka side once its background start has succeeded (until then the dashboard shows none). */
+interface KafkaSlot {
+  current: DemoKafka | null;
+}
+
 export async function startDemo(opts: DemoOptions = {}): Promise<DemoStack> {
   const say = opts.say ?? (() => undefined);
   const ports = { ...(opts.cluster ? ANY_PORTS : PREFERRED_PORTS), ...opts.ports };
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const stop = async (): Promise<void> => {
-    // Reverse order; every step runs even when an earlier one fails.
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
-  };
+  const cleanups = new Cleanups();
   try {
-    let cluster: ClusterControl;
-    if (opts.cluster) {
-      cluster = opts.cluster;
-    } else {
-      const owned = await startCluster({ log: (msg) => say(`  ${msg}`) });
-      cleanups.push(() => owned.stop());
-      cluster = clusterControl(owned.info);
-    }
+    const cluster = await useCluster(opts.cluster, say, cleanups);
     const info = cluster.info;
-    // Our own state next to the cluster's (so the stale-cluster sweep takes it too), or a temp dir.
-    const dir = opts.cluster ? await mkdtemp(join(tmpdir(), 'cachetail-demo-')) : join(info.baseDir, 'demo');
-    await mkdir(dir, { recursive: true });
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await demoDir(Boolean(opts.cluster), info, cleanups);
     const logFile = join(dir, 'cachetail.log');
-    // Synchronous writes: a demo logs little, and nothing is lost when it stops.
-    const dest = pino.destination({ dest: logFile, sync: true, mkdir: true });
-    cleanups.push(() => Promise.resolve(dest.end()));
-    const log = createLogger(opts.logLevel ?? 'info', dest);
+    const log = openLog(logFile, opts.logLevel ?? 'info', cleanups);
+    const clients = openClients(info, cleanups);
 
-    const pools = {
-      primary: pool(info.primary, info),
-      replica: pool(info.replica, info),
-    };
-    cleanups.push(() => Promise.all([pools.primary.end(), pools.replica.end()]));
-    const quiet = { logger: { log: () => undefined } };
-    const caches = {
-      master: memjs.Client.create(info.memcached.master, quiet),
-      replica: memjs.Client.create(info.memcached.replica, quiet),
-    };
-    cleanups.push(() => {
-      caches.master.close();
-      caches.replica.close();
-      return Promise.resolve();
-    });
-
-    await createSchema(pools.primary);
+    await createSchema(clients.pools.primary);
     await cluster.waitForReplicaCatchUp();
     say('  demo: schema and users ready');
 
-    // The replica region's tailer, as `cachetail tail` builds it.
-    const config = tailerConfigSchema.parse({
-      region: REPLICA_REGION,
-      source: {
-        host: info.replica.host,
-        port: info.replica.port,
-        user: info.tailerUser.user,
-        password: info.tailerUser.password,
-      },
-      memcached: { servers: [info.memcached.replica] },
-      stateDir: join(dir, 'tailer-state'),
-    });
-    const registry = new Registry();
-    const metrics = createTailerMetrics(registry, { servers: config.memcached.servers });
-    const { tailer, sink, checkpointPath } = createTailer(config, log, metrics);
-    const recentKeys = new RecentKeys();
-    // The consistency sampler as an operator would run it, but checking every key (a demo makes few):
-    // 1 s and 10 s after each delete, virginia's cache must not hold anything older than its replica.
-    const sampler = createConsistencySampler({
-      every: 1,
-      delaysMs: [1_000, 10_000],
-      readCache: memcachedEnvelopeReader(caches.replica, PROFILE_TYPE),
-      readTruth: async (key) => {
-        const login = loginOf(key);
-        return JSON.stringify(login === null ? null : await loadUser(pools.replica, login));
-      },
-      registry,
-      log: log.child({ module: 'sampler' }),
-    });
-    cleanups.push(() => Promise.resolve(sampler.stop()));
-    observeDeliveries(sink, (batch) => {
-      recentKeys.addBatch(batch, Date.now());
-      sampler.observe(batch.transactions);
-    });
-    cleanups.push(() => sink.close());
-    cleanups.push(() => tailer.stop(2_000));
-    await tailer.start();
+    const replica = { db: clients.pools.replica, cache: clients.caches.replica };
+    const tailer = await startReplicaTailer({ region: REPLICA_REGION, info, dir, log, ...replica }, cleanups);
     say('  demo: tailer streaming from the replica');
 
     // Apps first, the edge in front of them, the status server last (its dashboard links to all).
-    const apps = {
-      master: await buildDemoApp({
-        region: MASTER_REGION,
-        role: 'master',
-        readDb: pools.primary,
-        primary: pools.primary,
-        cache: caches.master,
-      }),
-      replica: await buildDemoApp({
-        region: REPLICA_REGION,
-        role: 'replica',
-        readDb: pools.replica,
-        primary: pools.primary,
-        cache: caches.replica,
-      }),
-    };
-    cleanups.push(() => Promise.all([apps.master.close(), apps.replica.close()]));
-    const masterPort = await listenPreferred(apps.master, ports.masterApp);
-    const replicaPort = await listenPreferred(apps.replica, ports.replicaApp);
-    const upstreams = {
-      [MASTER_REGION]: `http://${DEMO_HOST}:${masterPort}`,
-      [REPLICA_REGION]: `http://${DEMO_HOST}:${replicaPort}`,
-    };
-
-    const status = () => tailerStatus(tailer, config.region, checkpointPath);
+    const upstreams = await listenApps(clients, ports, cleanups);
     // The edge reads the tailer's /status and the dashboard links to the edge: pick the status port
     // first, build the edge, then listen.
     const dashboardPort = await pickPort(ports.dashboard);
-    const statusUrl = `http://${DEMO_HOST}:${dashboardPort}/status`;
-    const edgeConfig = edgeConfigSchema.parse({
-      region: REPLICA_REGION,
-      masterRegion: MASTER_REGION,
-      upstreams,
-      // A fresh random key per run: the demo's cookies mean nothing after it stops. Never printed.
-      cookie: { keys: [`demo:${randomBytes(32).toString('base64url')}`], secure: false },
-      tailers: { statusUrls: [statusUrl] },
-    });
-    const router = createEdgeRouter(edgeConfig, { registry, log });
-    const edge = await buildEdgeProxy({
-      router,
-      upstreams: edgeConfig.upstreams,
-      timeoutMs: 10_000,
-      accessLog: log.child({ module: 'edge-access' }),
-      log: log.child({ module: 'edge' }),
-    });
-    cleanups.push(() => edge.close());
-    const edgePort = await listenPreferred(edge, ports.edge);
-    const edgeUrl = `http://${DEMO_HOST}:${edgePort}`;
-
-    const scenario = new Scenario({
-      cluster,
-      edgeUrl,
-      primary: pools.primary,
-      caches,
-      regions: { master: MASTER_REGION, replica: REPLICA_REGION },
-      recentKeys,
-      paceMs: opts.paceMs ?? 700,
-    });
-    let kafka: DemoKafka | null = null;
-    const kafkaView = (): DashboardState['kafka'] => kafka?.status() ?? null;
-    const dashboardServer = buildStatusServer({
-      status,
-      registry,
-      log,
-      extraRoutes: dashboardRoutes({
-        status,
-        registry,
-        recentKeys,
-        scenario,
-        kafka: kafkaView,
-        consistency: () => ({ report: sampler.report(), target: CONSISTENCY_TARGET }),
-        regions: regionsProvider({
-          watchLogin: SCENARIO_LOGIN,
-          regions: [
-            {
-              name: MASTER_REGION,
-              role: 'master',
-              db: pools.primary,
-              dbAddress: address(info.primary),
-              cache: caches.master,
-              cacheAddress: info.memcached.master,
-              appUrl: `${upstreams[MASTER_REGION]}/users/${SCENARIO_LOGIN}`,
-            },
-            {
-              name: REPLICA_REGION,
-              role: 'replica',
-              db: pools.replica,
-              dbAddress: address(info.replica),
-              cache: caches.replica,
-              cacheAddress: info.memcached.replica,
-              appUrl: `${upstreams[REPLICA_REGION]}/users/${SCENARIO_LOGIN}`,
-            },
-          ],
-        }),
-        links: [
-          { label: `edge (${REPLICA_REGION})`, url: `${edgeUrl}/users/${SCENARIO_LOGIN}` },
-          { label: '/status', url: statusUrl },
-          { label: '/metrics', url: `http://${DEMO_HOST}:${dashboardPort}/metrics` },
-        ],
-      }),
-    });
-    cleanups.push(() => dashboardServer.close());
-    await dashboardServer.listen({ host: DEMO_HOST, port: dashboardPort });
+    const base = `http://${DEMO_HOST}:${dashboardPort}`;
+    const statusUrl = `${base}/status`;
+    const edgeUrl = await listenEdge({ upstreams, statusUrl, tailer, log, port: ports.edge }, cleanups);
+    const urls: DemoUrls = {
+      dashboard: `${base}/dashboard/`,
+      edge: edgeUrl,
+      masterApp: upstreams[MASTER_REGION],
+      replicaApp: upstreams[REPLICA_REGION],
+      status: statusUrl,
+      metrics: `${base}/metrics`,
+    };
+    const scenario = demoScenario({ cluster, edgeUrl, clients, tailer, paceMs: opts.paceMs ?? 700 });
+    const kafka: KafkaSlot = { current: null };
+    const regions = demoRegions(info, clients, upstreams);
+    await listenDashboard({ tailer, scenario, kafka, regions, urls, log, port: dashboardPort }, cleanups);
     say('  demo: apps, edge and dashboard listening');
 
-    let kafkaOutcome: DemoStack['kafka'] = null;
-    if (opts.kafka) {
-      const starter = opts.kafka;
-      kafkaOutcome = starter.start(config, log, info).then(
-        (k) => {
-          kafka = k;
-          cleanups.push(() => k.stop());
-          return { ok: true as const, brokers: k.status()?.brokers ?? [] };
-        },
-        (err: unknown) => ({ ok: false as const, reason: err instanceof Error ? err.message : String(err) }),
-      );
-      // Stopping must wait for a start in progress, or it would leave a tailer running.
-      cleanups.push(() => kafkaOutcome!);
-    }
-
-    const base = `http://${DEMO_HOST}:${dashboardPort}`;
+    const kafkaOutcome = opts.kafka
+      ? startKafka(opts.kafka, tailer.config, log, info, kafka, cleanups)
+      : null;
     return {
       info,
-      urls: {
-        dashboard: `${base}/dashboard/`,
-        edge: edgeUrl,
-        masterApp: upstreams[MASTER_REGION],
-        replicaApp: upstreams[REPLICA_REGION],
-        status: statusUrl,
-        metrics: `${base}/metrics`,
-      },
+      urls,
       logFile,
       scenario,
-      recentKeys,
+      recentKeys: tailer.recentKeys,
       kafka: kafkaOutcome,
-      stop,
+      stop: () => cleanups.runAll(),
     };
   } catch (err) {
-    await stop();
+    await cleanups.runAll();
     throw err;
   }
+}
+
+/** The cluster given, or one started here (and stopped with the demo). */
+async function useCluster(
+  given: ClusterControl | undefined,
+  say: (msg: string) => void,
+  cleanups: Cleanups,
+): Promise<ClusterControl> {
+  if (given) return given;
+  const owned = await startCluster({ log: (msg) => say(`  ${msg}`) });
+  cleanups.add(() => owned.stop());
+  return clusterControl(owned.info);
+}
+
+/** Our own state next to the cluster's (so the stale-cluster sweep takes it too), or a temp dir. */
+async function demoDir(sharedCluster: boolean, info: ClusterInfo, cleanups: Cleanups): Promise<string> {
+  const dir = sharedCluster ? await mkdtemp(join(tmpdir(), 'cachetail-demo-')) : join(info.baseDir, 'demo');
+  await mkdir(dir, { recursive: true });
+  cleanups.add(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function openLog(logFile: string, level: string, cleanups: Cleanups): Logger {
+  // Synchronous writes: a demo logs little, and nothing is lost when it stops.
+  const dest = pino.destination({ dest: logFile, sync: true, mkdir: true });
+  cleanups.add(() => Promise.resolve(dest.end()));
+  return createLogger(level, dest);
+}
+
+/** Root pools on both databases, a memcached client per region. */
+function openClients(info: ClusterInfo, cleanups: Cleanups): DemoClients {
+  const pools = {
+    primary: pool(info.primary, info),
+    replica: pool(info.replica, info),
+  };
+  cleanups.add(() => Promise.all([pools.primary.end(), pools.replica.end()]));
+  const quiet = { logger: { log: () => undefined } };
+  const caches = {
+    master: memjs.Client.create(info.memcached.master, quiet),
+    replica: memjs.Client.create(info.memcached.replica, quiet),
+  };
+  cleanups.add(() => {
+    caches.master.close();
+    caches.replica.close();
+    return Promise.resolve();
+  });
+  return { pools, caches };
+}
+
+/** One demo app per region, listening; their URLs by region. */
+async function listenApps(
+  { pools, caches }: DemoClients,
+  ports: DemoPorts,
+  cleanups: Cleanups,
+): Promise<Upstreams> {
+  const apps = {
+    master: await buildDemoApp({
+      region: MASTER_REGION,
+      role: 'master',
+      readDb: pools.primary,
+      primary: pools.primary,
+      cache: caches.master,
+    }),
+    replica: await buildDemoApp({
+      region: REPLICA_REGION,
+      role: 'replica',
+      readDb: pools.replica,
+      primary: pools.primary,
+      cache: caches.replica,
+    }),
+  };
+  cleanups.add(() => Promise.all([apps.master.close(), apps.replica.close()]));
+  const masterPort = await listenPreferred(apps.master, ports.masterApp);
+  const replicaPort = await listenPreferred(apps.replica, ports.replicaApp);
+  return {
+    [MASTER_REGION]: `http://${DEMO_HOST}:${masterPort}`,
+    [REPLICA_REGION]: `http://${DEMO_HOST}:${replicaPort}`,
+  };
+}
+
+/** The replica region's edge proxy in front of both apps, listening; its URL. */
+async function listenEdge(
+  d: { upstreams: Upstreams; statusUrl: string; tailer: ReplicaTailer; log: Logger; port: number },
+  cleanups: Cleanups,
+): Promise<string> {
+  const edgeConfig = edgeConfigSchema.parse({
+    region: REPLICA_REGION,
+    masterRegion: MASTER_REGION,
+    upstreams: d.upstreams,
+    // A fresh random key per run: the demo's cookies mean nothing after it stops. Never printed.
+    cookie: { keys: [`demo:${randomBytes(32).toString('base64url')}`], secure: false },
+    tailers: { statusUrls: [d.statusUrl] },
+  });
+  const router = createEdgeRouter(edgeConfig, { registry: d.tailer.registry, log: d.log });
+  const edge = await buildEdgeProxy({
+    router,
+    upstreams: edgeConfig.upstreams,
+    timeoutMs: 10_000,
+    accessLog: d.log.child({ module: 'edge-access' }),
+    log: d.log.child({ module: 'edge' }),
+  });
+  cleanups.add(() => edge.close());
+  const edgePort = await listenPreferred(edge, d.port);
+  return `http://${DEMO_HOST}:${edgePort}`;
+}
+
+/** The dashboard's scenario: its requests go through the edge. */
+function demoScenario(d: {
+  cluster: ClusterControl;
+  edgeUrl: string;
+  clients: DemoClients;
+  tailer: ReplicaTailer;
+  paceMs: number;
+}): Scenario {
+  return new Scenario({
+    cluster: d.cluster,
+    edgeUrl: d.edgeUrl,
+    primary: d.clients.pools.primary,
+    caches: d.clients.caches,
+    regions: { master: MASTER_REGION, replica: REPLICA_REGION },
+    recentKeys: d.tailer.recentKeys,
+    paceMs: d.paceMs,
+  });
+}
+
+/** Both regions side by side on the dashboard, watching the scenario's user. */
+function demoRegions(info: ClusterInfo, { pools, caches }: DemoClients, upstreams: Upstreams) {
+  return regionsProvider({
+    watchLogin: SCENARIO_LOGIN,
+    regions: [
+      {
+        name: MASTER_REGION,
+        role: 'master',
+        db: pools.primary,
+        dbAddress: address(info.primary),
+        cache: caches.master,
+        cacheAddress: info.memcached.master,
+        appUrl: `${upstreams[MASTER_REGION]}/users/${SCENARIO_LOGIN}`,
+      },
+      {
+        name: REPLICA_REGION,
+        role: 'replica',
+        db: pools.replica,
+        dbAddress: address(info.replica),
+        cache: caches.replica,
+        cacheAddress: info.memcached.replica,
+        appUrl: `${upstreams[REPLICA_REGION]}/users/${SCENARIO_LOGIN}`,
+      },
+    ],
+  });
+}
+
+/** The tailer's status server with the dashboard mounted, listening. */
+async function listenDashboard(
+  d: {
+    tailer: ReplicaTailer;
+    scenario: Scenario;
+    kafka: KafkaSlot;
+    regions: DashboardDeps['regions'];
+    urls: DemoUrls;
+    log: Logger;
+    port: number;
+  },
+  cleanups: Cleanups,
+): Promise<void> {
+  const { status, registry, recentKeys, sampler } = d.tailer;
+  const dashboardServer = buildStatusServer({
+    status,
+    registry,
+    log: d.log,
+    extraRoutes: dashboardRoutes({
+      status,
+      registry,
+      recentKeys,
+      scenario: d.scenario,
+      kafka: () => d.kafka.current?.status() ?? null,
+      consistency: () => ({ report: sampler.report(), target: CONSISTENCY_TARGET }),
+      regions: d.regions,
+      links: [
+        { label: `edge (${REPLICA_REGION})`, url: `${d.urls.edge}/users/${SCENARIO_LOGIN}` },
+        { label: '/status', url: d.urls.status },
+        { label: '/metrics', url: d.urls.metrics },
+      ],
+    }),
+  });
+  cleanups.add(() => dashboardServer.close());
+  await dashboardServer.listen({ host: DEMO_HOST, port: d.port });
+}
+
+/** Starts Kafka in the background; resolves with its outcome, for printing. */
+function startKafka(
+  starter: NonNullable<DemoOptions['kafka']>,
+  config: TailerConfig,
+  log: Logger,
+  info: ClusterInfo,
+  slot: KafkaSlot,
+  cleanups: Cleanups,
+): NonNullable<DemoStack['kafka']> {
+  const outcome = starter.start(config, log, info).then(
+    (k) => {
+      slot.current = k;
+      cleanups.add(() => k.stop());
+      return { ok: true as const, brokers: k.status()?.brokers ?? [] };
+    },
+    (err: unknown) => ({ ok: false as const, reason: err instanceof Error ? err.message : String(err) }),
+  );
+  // Stopping must wait for a start in progress, or it would leave a tailer running.
+  cleanups.add(() => outcome);
+  return outcome;
 }
 
 function pool(endpoint: ServerEndpoint, info: ClusterInfo): Pool {
