@@ -1,3 +1,5 @@
+import { CachetailError } from '../errors.js';
+
 /** Stable codes for errors thrown on the writer side; none of them goes away by retrying. */
 export type AnnotationErrorCode =
   | 'ANNOTATION_INVALID_KEY'
@@ -9,13 +11,12 @@ export type AnnotationErrorCode =
 
 // Thrown rather than returned: a writer that silently dropped a key would leave a stale cache entry
 // that nobody notices until a user does.
-export class AnnotationError extends Error {
+export class AnnotationError extends CachetailError {
   override readonly name = 'AnnotationError';
-  readonly retryable = false as const;
-  readonly code: AnnotationErrorCode;
+  declare readonly retryable: false;
+  declare readonly code: AnnotationErrorCode;
 
   constructor(code: AnnotationErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
   }
 }

@@ -30,7 +30,7 @@ export class InvalidationError extends CachetailError {
     message: string,
     opts: { cause?: unknown; committed?: boolean; keys?: readonly string[] } = {},
   ) {
-    super(code, message, { retryable: false, cause: opts.cause });
+    super(code, message, { cause: opts.cause });
     this.name = 'InvalidationError';
     this.committed = opts.committed ?? false;
     this.keys = opts.keys ?? [];

@@ -38,7 +38,7 @@ export class BinlogDecodeError extends CachetailError {
   readonly detail: string;
 
   constructor(code: BinlogDecodeErrorCode, detail: string, ctx: BinlogErrorContext = {}) {
-    super(code, `${code}: ${detail}${describeContext(ctx)}`, { retryable: false });
+    super(code, `${code}: ${detail}${describeContext(ctx)}`);
     this.name = 'BinlogDecodeError';
     this.detail = detail;
     this.file = ctx.file;

@@ -27,9 +27,7 @@ const EXIT_CANNOT_CHECK = 2;
 function parsePrimary(value: string): { host: string; port: number } {
   const m = /^([^\s:]+):(\d{1,5})$/.exec(value);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-    throw new CachetailError('USAGE', `--primary ${JSON.stringify(value)}: expected HOST:PORT`, {
-      retryable: false,
-    });
+    throw new CachetailError('USAGE', `--primary ${JSON.stringify(value)}: expected HOST:PORT`);
   }
   return { host: m[1], port: Number(m[2]) };
 }

@@ -13,9 +13,6 @@ export async function edgeCommand(args: string[]): Promise<number> {
     throw new CachetailError(
       'CONFIG_INVALID',
       'invalid configuration:\n  upstreams: required by cachetail edge',
-      {
-        retryable: false,
-      },
     );
   }
   const root = createLogger(config.log.level);

@@ -57,9 +57,7 @@ export async function kafkaCommand(
     });
     json = values.json === true;
     if (positionals.length !== 1 || positionals[0] !== 'init') {
-      throw new CachetailError('USAGE', `expected "init", got ${JSON.stringify(positionals.join(' '))}`, {
-        retryable: false,
-      });
+      throw new CachetailError('USAGE', `expected "init", got ${JSON.stringify(positionals.join(' '))}`);
     }
     const { kafka } = loadConfig({
       schema: fileSchema,

@@ -26,7 +26,7 @@ export interface OutboxIo {
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 function usage(message: string): CachetailError {
-  return new CachetailError('USAGE', message, { retryable: false });
+  return new CachetailError('USAGE', message);
 }
 
 /** `90`, `90s`, `15m`, `1h`, `7d` → seconds. */

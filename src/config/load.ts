@@ -46,9 +46,7 @@ export function loadConfig<S extends z.ZodType>(opts: LoadOptions<S>): Readonly<
     try {
       text = readFileSync(opts.file, 'utf8');
     } catch (err) {
-      throw new CachetailError('CONFIG_READ', `cannot read config file ${opts.file}: ${errorMessage(err)}`, {
-        retryable: false,
-      });
+      throw new CachetailError('CONFIG_READ', `cannot read config file ${opts.file}: ${errorMessage(err)}`);
     }
     try {
       raw = JSON.parse(text) as Record<string, unknown>;
@@ -56,9 +54,6 @@ export function loadConfig<S extends z.ZodType>(opts: LoadOptions<S>): Readonly<
       throw new CachetailError(
         'CONFIG_PARSE',
         `config file ${opts.file} is not valid JSON: ${errorMessage(err)}`,
-        {
-          retryable: false,
-        },
       );
     }
   }
@@ -69,9 +64,7 @@ export function loadConfig<S extends z.ZodType>(opts: LoadOptions<S>): Readonly<
     if (kind === 'number') {
       const n = Number(value);
       if (!Number.isFinite(n)) {
-        throw new CachetailError('CONFIG_INVALID', `${name}=${JSON.stringify(value)} is not a number`, {
-          retryable: false,
-        });
+        throw new CachetailError('CONFIG_INVALID', `${name}=${JSON.stringify(value)} is not a number`);
       }
       setPath(raw, path, n);
     } else if (kind === 'list') {
@@ -92,7 +85,7 @@ export function loadConfig<S extends z.ZodType>(opts: LoadOptions<S>): Readonly<
     const problems = parsed.error.issues
       .map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
       .join('\n');
-    throw new CachetailError('CONFIG_INVALID', `invalid configuration:\n${problems}`, { retryable: false });
+    throw new CachetailError('CONFIG_INVALID', `invalid configuration:\n${problems}`);
   }
   return deepFreeze(parsed.data);
 }

@@ -47,7 +47,6 @@ export function loadTailerConfig(file: string | undefined, env: NodeJS.ProcessEn
     throw new CachetailError(
       'CONFIG_READ',
       `cannot read source.passwordFile ${config.source.passwordFile}: ${errorMessage(err)}`,
-      { retryable: false },
     );
   }
   return Object.freeze({ ...config, source: Object.freeze({ ...config.source, password }) });

@@ -98,17 +98,13 @@ export class Applier {
       try {
         inv = decodeInvalidation(record.value, record.headers);
       } catch (err) {
-        const e =
-          err instanceof CachetailError
-            ? err
-            : new CachetailError('MALFORMED_MESSAGE', String(err), { retryable: false });
+        const e = err instanceof CachetailError ? err : new CachetailError('MALFORMED_MESSAGE', String(err));
         this.stats.malformed++;
         this.opts.metrics?.messages('malformed');
         if (this.opts.onMalformed === 'stop') {
           stopAt = new CachetailError(
             'MALFORMED_MESSAGE',
             `offset ${record.offset}: ${e.message}; stopping uncommitted (onMalformed: "stop")`,
-            { retryable: false },
           );
           break;
         }

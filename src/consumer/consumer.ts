@@ -60,9 +60,7 @@ export class InvalidationConsumer {
         );
         return;
       }
-      this.fail(
-        new CachetailError('CONSUMER_CRASHED', kafkaErrorMessage(error), { retryable: true, cause: error }),
-      );
+      this.fail(new CachetailError('CONSUMER_CRASHED', kafkaErrorMessage(error), { cause: error }));
     });
   }
 
@@ -162,5 +160,5 @@ export class InvalidationConsumer {
 }
 
 function stopped(): CachetailError {
-  return new CachetailError('STOPPED', 'consumer stopped', { retryable: false });
+  return new CachetailError('STOPPED', 'consumer stopped');
 }

@@ -23,7 +23,6 @@ export function loadEdgeConfig(file: string | undefined, env: NodeJS.ProcessEnv)
       throw new CachetailError(
         'CONFIG_READ',
         `cannot read cookie.keysFile ${config.cookie.keysFile}: ${errorMessage(err)}`,
-        { retryable: false },
       );
     }
     keys = [...keys, ...keyFileEntries(text)];

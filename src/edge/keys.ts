@@ -48,9 +48,7 @@ export class KeyRing {
     if (problems.length === 0 && keys.length === 0)
       problems.push('no key configured (at least one is required)');
     if (problems.length > 0) {
-      throw new CachetailError('CONFIG_INVALID', `cookie keys from ${source}:\n  ${problems.join('\n  ')}`, {
-        retryable: false,
-      });
+      throw new CachetailError('CONFIG_INVALID', `cookie keys from ${source}:\n  ${problems.join('\n  ')}`);
     }
     return new KeyRing(keys);
   }

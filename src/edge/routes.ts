@@ -75,9 +75,7 @@ export function normalizePath(target: string): string | undefined {
 
 function compilePattern(pattern: string): RegExp {
   if (!pattern.startsWith('/')) {
-    throw new CachetailError('CONFIG_INVALID', `route pattern ${JSON.stringify(pattern)} must start with /`, {
-      retryable: false,
-    });
+    throw new CachetailError('CONFIG_INVALID', `route pattern ${JSON.stringify(pattern)} must start with /`);
   }
   let source = '';
   for (const seg of pattern.split('/')) {
@@ -88,7 +86,6 @@ function compilePattern(pattern: string): RegExp {
       throw new CachetailError(
         'CONFIG_INVALID',
         `route pattern ${JSON.stringify(pattern)}: ** must be a whole segment`,
-        { retryable: false },
       );
     } else source += '/' + seg.split('*').map(escapeRegExp).join('[^/]*');
   }

@@ -182,6 +182,14 @@ export const ERROR_CODES = {
     summary: 'The replica sent a packet in the binlog stream that the tailer cannot parse.',
     action: 'None if the reconnect works. If it repeats, report it with the server version.',
   },
+  REPLICATION_LOST: {
+    area: 'replication',
+    retryable: true,
+    summary:
+      'The binlog stream, or a reconnect, failed with a network or driver error (socket closed, reset, …).',
+    action:
+      'None if the reconnect works. If it persists, check the network path and the replica; /status names the cause.',
+  },
   REPLICATION_DEAD: {
     area: 'replication',
     retryable: true,

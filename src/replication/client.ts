@@ -120,7 +120,7 @@ export function connectError(source: ReplicationSource, err: unknown): Cachetail
     return new CachetailError(
       'REPLICATION_ACCESS_DENIED',
       `${what}: server error ${e.errno}: ${errorMessage(err)}. Fix: ${loginFix(source, e.errno)}`,
-      { retryable: false, cause: err },
+      { cause: err },
     );
   }
   if (e.code === 'HANDSHAKE_SSL_ERROR' || e.code === 'HANDSHAKE_NO_SSL_SUPPORT') {
@@ -130,12 +130,10 @@ export function connectError(source: ReplicationSource, err: unknown): Cachetail
         : 'set source.ssl.caFile to the CA that signed the server certificate (MySQL: ca.pem in its datadir); ' +
           'source.ssl.verifyIdentity needs a certificate issued for source.host.';
     return new CachetailError('REPLICATION_TLS', `${what}: TLS: ${errorMessage(err)}. Fix: ${fix}`, {
-      retryable: false,
       cause: err,
     });
   }
   return new CachetailError('REPLICATION_CONNECT', `${what}: ${errorMessage(err)}`, {
-    retryable: true,
     cause: err,
   });
 }
@@ -144,9 +142,7 @@ function readTlsFile(path: string, field: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new CachetailError('CONFIG_READ', `cannot read source.ssl.${field} ${path}: ${errorMessage(err)}`, {
-      retryable: false,
-    });
+    throw new CachetailError('CONFIG_READ', `cannot read source.ssl.${field} ${path}: ${errorMessage(err)}`);
   }
 }
 
@@ -179,18 +175,13 @@ function serverError(payload: Buffer, what: string): CachetailError {
       'REPLICATION_ACCESS_DENIED',
       `${what}: server error ${errno}: ${message}. Fix: GRANT REPLICATION SLAVE ON *.* to the tailer's ` +
         'account (on the primary, so that the grant replicates).',
-      { retryable: false },
     );
   }
   if (errno === ER_MASTER_FATAL_ERROR_READING_BINLOG) {
     // Position purged, unknown GTID, server identity changed: a gap. Retrying the same position won't help.
-    return new CachetailError('BINLOG_UNAVAILABLE', `${what}: server error ${errno}: ${message}`, {
-      retryable: false,
-    });
+    return new CachetailError('BINLOG_UNAVAILABLE', `${what}: server error ${errno}: ${message}`);
   }
-  return new CachetailError('REPLICATION_SERVER_ERROR', `${what}: server error ${errno}: ${message}`, {
-    retryable: true,
-  });
+  return new CachetailError('REPLICATION_SERVER_ERROR', `${what}: server error ${errno}: ${message}`);
 }
 
 /** Writes one command packet (sequence id 0; our payloads are far below 16 MB). */
@@ -274,7 +265,7 @@ class BinlogDumpCommand extends RawCommand {
       return true;
     }
     if (p.kind === 'error') {
-      this.finish(new CachetailError('REPLICATION_PROTOCOL', p.message, { retryable: true }));
+      this.finish(new CachetailError('REPLICATION_PROTOCOL', p.message));
       return true;
     }
     if (this.ended) return false;

@@ -125,7 +125,6 @@ export function assertPreflight(report: PreflightReport): PreflightReport {
     'PREFLIGHT_FAILED',
     `preflight refused ${report.server} (${report.serverVersion}): ` +
       `${failed.length === 1 ? '1 check' : `${failed.length} checks`} failed\n${lines.join('\n')}`,
-    { retryable: false },
   );
 }
 

@@ -44,9 +44,7 @@ export interface RegisterReplica {
 function shortString(value: string, what: string): Buffer {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > 255) {
-    throw new CachetailError('PROTOCOL_FIELD_TOO_LONG', `${what} is longer than 255 bytes`, {
-      retryable: false,
-    });
+    throw new CachetailError('PROTOCOL_FIELD_TOO_LONG', `${what} is longer than 255 bytes`);
   }
   return Buffer.concat([Buffer.from([bytes.length]), bytes]);
 }
@@ -79,7 +77,6 @@ export function encodeBinlogDump(d: BinlogDumpRequest): Buffer {
     throw new CachetailError(
       'PROTOCOL_POSITION_RANGE',
       `COM_BINLOG_DUMP takes a 32-bit position, got ${d.position}`,
-      { retryable: false },
     );
   }
   const head = Buffer.alloc(11);
@@ -127,9 +124,7 @@ export function encodeMysqlGtidSet(set: MysqlGtidSet): Buffer {
 function uuidBytes(uuid: string): Buffer {
   const hex = uuid.replace(/-/g, '');
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) {
-    throw new CachetailError('PROTOCOL_FIELD_INVALID', `${JSON.stringify(uuid)} is not a UUID`, {
-      retryable: false,
-    });
+    throw new CachetailError('PROTOCOL_FIELD_INVALID', `${JSON.stringify(uuid)} is not a UUID`);
   }
   return Buffer.from(hex, 'hex');
 }
@@ -150,7 +145,6 @@ export function encodeBinlogDumpGtid(d: BinlogDumpGtidRequest): Buffer {
     throw new CachetailError(
       'PROTOCOL_POSITION_RANGE',
       `COM_BINLOG_DUMP_GTID takes a position of at least 4, got ${d.position}`,
-      { retryable: false },
     );
   }
   const name = Buffer.from(d.file, 'utf8');

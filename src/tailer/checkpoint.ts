@@ -47,7 +47,6 @@ export class CheckpointStore {
         'CHECKPOINT_READ',
         `cannot read checkpoint ${this.path}: ${errorMessage(err)}`,
         {
-          retryable: true,
           cause: err,
         },
       );
@@ -93,7 +92,6 @@ export class CheckpointStore {
         'CHECKPOINT_WRITE',
         `cannot write checkpoint ${this.path}: ${errorMessage(err)}`,
         {
-          retryable: true,
           cause: err,
         },
       );
@@ -106,6 +104,5 @@ function corrupt(path: string, why: string): CachetailError {
     'CHECKPOINT_CORRUPT',
     `checkpoint ${path} is not valid (${why}). Refusing to guess a position: fix or remove the file ` +
       `(then the tailer starts from the configured start position, or applies the gap policy).`,
-    { retryable: false },
   );
 }

@@ -166,7 +166,7 @@ function answerWithin<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 function stopped(): CachetailError {
-  return new CachetailError('STOPPED', 'tailer stopped', { retryable: false });
+  return new CachetailError('STOPPED', 'tailer stopped');
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

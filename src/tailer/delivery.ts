@@ -172,7 +172,7 @@ export class DeliveryQueue<P> {
   close(): void {
     if (!this.closed) {
       this.closed = true;
-      this.abort.abort(new CachetailError('STOPPED', 'tailer stopped', { retryable: false }));
+      this.abort.abort(new CachetailError('STOPPED', 'tailer stopped'));
     }
     this.wake?.();
   }

@@ -89,7 +89,6 @@ export class OutboxDecoder {
         'OUTBOX_TABLE_SHAPE',
         `outbox table ${ev.db}.${ev.table}: column ${KEY_COLUMN + 1} must be the VARBINARY cache_key ` +
           `(type code ${keyType ?? 'missing'}); recreate it from sql/cachetail-app.sql`,
-        { retryable: false },
       );
     }
     this.maps.set(ev.tableId, ev);
@@ -107,7 +106,6 @@ export class OutboxDecoder {
         throw new CachetailError(
           'OUTBOX_ROW_WITHOUT_KEY',
           `outbox table ${map.db}.${map.table}: an inserted row has no cache_key (${cell === undefined ? 'not in the row image' : cell === null ? 'NULL' : 'not a string'})`,
-          { retryable: false },
         );
       }
       const key = this.key(cell.bytes);

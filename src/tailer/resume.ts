@@ -59,7 +59,6 @@ export async function currentEnd(conn: ReplicationConnection): Promise<ResolvedS
     throw new CachetailError(
       'BINLOG_DISABLED',
       `the replica has no binary log (${statement} is empty): enable log_bin and ${relogSetting(conn)}=ON`,
-      { retryable: false },
     );
   }
   const file = String(row.File);
@@ -106,7 +105,6 @@ export function resumeFrom(
     'GAP_IDENTITY_CHANGED',
     'the replica is not the server the last position belongs to, and there is no usable GTID state to ' +
       'resume from: transactions in between cannot be found',
-    { retryable: false },
   );
 }
 

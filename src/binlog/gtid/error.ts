@@ -18,7 +18,7 @@ export class GtidError extends CachetailError {
 
   constructor(code: GtidErrorCode, detail: string, text: string) {
     const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    super(code, `${code}: ${detail} in ${JSON.stringify(shown)}`, { retryable: false });
+    super(code, `${code}: ${detail} in ${JSON.stringify(shown)}`);
     this.name = 'GtidError';
     this.text = text;
   }

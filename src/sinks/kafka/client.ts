@@ -16,9 +16,7 @@ function readSecret(path: string, what: string, trimNewline: boolean): string {
     const text = readFileSync(path, 'utf8');
     return trimNewline ? text.replace(/\r?\n$/, '') : text;
   } catch (err) {
-    throw new CachetailError('CONFIG_READ', `cannot read ${what} ${path}: ${errorMessage(err)}`, {
-      retryable: false,
-    });
+    throw new CachetailError('CONFIG_READ', `cannot read ${what} ${path}: ${errorMessage(err)}`);
   }
 }
 
@@ -43,7 +41,7 @@ function saslOptions(sasl: KafkaConnectionConfig['sasl']): SASLOptions | undefin
 /** kafkajs config from ours; exported for tests (it holds secrets: never log the result). */
 export function kafkajsConfig(config: KafkaConnectionConfig, log: Logger): KafkajsConfig {
   if (config.brokers.length === 0) {
-    throw new CachetailError('CONFIG_INVALID', 'kafka.brokers is empty', { retryable: false });
+    throw new CachetailError('CONFIG_INVALID', 'kafka.brokers is empty');
   }
   const kafkaLog = log.child({ module: 'kafkajs' });
   const ssl = tlsOptions(config.ssl);

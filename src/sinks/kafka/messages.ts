@@ -145,5 +145,5 @@ export function decodeApplied(value: Uint8Array): InvalidationApplied {
 }
 
 function malformed(why: string): CachetailError {
-  return new CachetailError('MALFORMED_MESSAGE', why, { retryable: false });
+  return new CachetailError('MALFORMED_MESSAGE', why);
 }

@@ -79,9 +79,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error
-    ? signal.reason
-    : new CachetailError('STOPPED', 'delivery aborted', { retryable: false });
+  return signal.reason instanceof Error ? signal.reason : new CachetailError('STOPPED', 'delivery aborted');
 }
 
 export class KafkaSink implements Sink {

@@ -141,7 +141,6 @@ export async function waitForTopicLeaders(
       throw new CachetailError(
         'KAFKA_TOPIC_LEADERS',
         `topic ${topic} was created but has no leader for every partition after ${timeoutMs} ms (${last})`,
-        { retryable: true },
       );
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));

@@ -29,7 +29,7 @@ export type MemcachedErrorCode = 'MEMCACHED_TIMEOUT' | 'MEMCACHED_CONNECTION' | 
 export class MemcachedConnectionError extends CachetailError {
   declare readonly code: MemcachedErrorCode;
   constructor(code: MemcachedErrorCode, message: string, cause?: unknown) {
-    super(code, message, { retryable: true, cause });
+    super(code, message, { cause });
     this.name = 'MemcachedConnectionError';
   }
 }

@@ -91,7 +91,7 @@ export class ServerLane {
         throw new CachetailError(
           'MEMCACHED_UNAVAILABLE',
           `memcached ${this.address}: ${failed.length} deletes failed after ${attempt} attempts: ${errorMessage(error)}`,
-          { retryable: true, cause: error },
+          { cause: error },
         );
       }
       const delay = backoffDelay(this.opts.backoff, attempt);
@@ -120,7 +120,7 @@ export class ServerLane {
   }
 
   close(): void {
-    this.closing.abort(new CachetailError('SINK_CLOSED', 'memcached sink closed', { retryable: false }));
+    this.closing.abort(new CachetailError('SINK_CLOSED', 'memcached sink closed'));
     this.conn.close();
   }
 

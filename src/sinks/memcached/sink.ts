@@ -143,9 +143,7 @@ export class MemcachedSink implements Sink {
   async flush(signal: AbortSignal, waitMs = 10_000): Promise<void> {
     await this.start();
     if (this.lanes.some((lane) => !lane.journal)) {
-      throw new CachetailError('MEMCACHED_FLUSH_UNAVAILABLE', 'flushing the tier needs a journal directory', {
-        retryable: false,
-      });
+      throw new CachetailError('MEMCACHED_FLUSH_UNAVAILABLE', 'flushing the tier needs a journal directory');
     }
     await Promise.all(this.lanes.map((lane) => lane.requireFlush()));
     const deadline = Date.now() + waitMs;
@@ -196,7 +194,7 @@ export class MemcachedSink implements Sink {
           throw new CachetailError(
             'MEMCACHED_JOURNAL_UNUSABLE',
             `memcached journal directory ${dir}: ${errorMessage(err)} — it must be a writable directory`,
-            { retryable: false, cause: err },
+            { cause: err },
           );
         })
       : this.servers.map(() => null);
