@@ -356,13 +356,16 @@ function startKafka(
   const outcome = starter.start(config, log, info).then(
     (k) => {
       slot.current = k;
-      cleanups.add(() => k.stop());
       return { ok: true as const, brokers: k.status()?.brokers ?? [] };
     },
     (err: unknown) => ({ ok: false as const, reason: err instanceof Error ? err.message : String(err) }),
   );
-  // Stopping must wait for a start in progress, or it would leave a tailer running.
-  cleanups.add(() => outcome);
+  // Stopping waits for a start in progress, then stops what it started: a step added once stopping had
+  // begun would never run, and a slow start stopped half-way would leave its tailer running.
+  cleanups.add(async () => {
+    await outcome;
+    await slot.current?.stop();
+  });
   return outcome;
 }
 
