@@ -129,21 +129,29 @@ export async function createTailerSampler(
     throw new CachetailError('CONFIG_INVALID', 'consistency.enabled needs consistency.truth', {
       retryable: false,
     });
+  // Each step that fails closes what the steps before it opened: a refused start leaks no connection.
   const caches = memcachedReaders(deps.memcached, config);
-  const queries = truthQueries(truth, deps.source, config.cacheFormat);
+  const queries = closingOnError(
+    () => truthQueries(truth, deps.source, config.cacheFormat),
+    () => caches.close(),
+  );
   const truthModule = await loadTruthModule(truth, deps, async () => {
     await queries.close();
     caches.close();
   });
   const sources: TruthSources = { truthModule, queries, caches };
-  const sampler = createConsistencySampler({
-    every: config.every,
-    delaysMs: config.delaysMs,
-    maxPending: config.maxPending,
-    check: (key) => checkKey(sources, key),
-    log: deps.log.child({ module: 'sampler' }),
-    registry: deps.registry,
-  });
+  const sampler = await closingOnErrorAsync(
+    () =>
+      createConsistencySampler({
+        every: config.every,
+        delaysMs: config.delaysMs,
+        maxPending: config.maxPending,
+        check: (key) => checkKey(sources, key),
+        log: deps.log.child({ module: 'sampler' }),
+        registry: deps.registry,
+      }),
+    () => closeSources(sources),
+  );
   deps.log.info(
     {
       every: config.every,
@@ -355,9 +363,32 @@ function tailerSampler(sampler: ConsistencySampler, sources: TruthSources): Tail
     report: () => ({ ...sampler.report(), ignored }),
     async close() {
       sampler.stop();
-      sources.caches.close();
-      await sources.queries.close();
-      await sources.truthModule?.close?.();
+      await closeSources(sources);
     },
   };
+}
+
+async function closeSources(sources: TruthSources): Promise<void> {
+  sources.caches.close();
+  await sources.queries.close();
+  await sources.truthModule?.close?.();
+}
+
+/** `make()`, or `cleanup()` and the error it threw. */
+function closingOnError<T>(make: () => T, cleanup: () => void): T {
+  try {
+    return make();
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+async function closingOnErrorAsync<T>(make: () => T, cleanup: () => Promise<void>): Promise<T> {
+  try {
+    return make();
+  } catch (err) {
+    await cleanup().catch(() => undefined);
+    throw err;
+  }
 }
