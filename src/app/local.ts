@@ -8,6 +8,7 @@
  * commit cannot then fill the old value with `add` (getOrLoad) — the same race as in a replica region,
  * with a much shorter window.
  */
+import { CachetailError } from '../errors.js';
 import { TOMBSTONE_VALUE } from '../sinks/memcached/tombstone.js';
 import { InvalidationError } from './errors.js';
 
@@ -37,7 +38,10 @@ export async function invalidateLocal(
     if (ttl === undefined || ttl <= 0) {
       await tier.client.delete(key); // false = was not cached: fine
     } else if (!(await tier.client.set(key, TOMBSTONE_VALUE, { expires: ttl }))) {
-      throw new Error(`memcached did not store the tombstone for ${JSON.stringify(key)}`);
+      throw new CachetailError(
+        'MEMCACHED_ERROR_STATUS',
+        `memcached did not store the tombstone for ${JSON.stringify(key)}`,
+      );
     }
   };
   const results = await Promise.allSettled(keys.map(one));

@@ -11,7 +11,7 @@ import { BinlogDecodeError } from '../binlog/errors.js';
 import type { BinlogEvent } from '../binlog/events/types.js';
 import { jsonLine } from '../binlog/format/json.js';
 import { quote } from '../binlog/format/text.js';
-import { errorMessage } from '../errors.js';
+import { CachetailError, errorMessage } from '../errors.js';
 import { readBinlogEvents } from './binlog-input.js';
 import { LineOutput } from './binlog-output.js';
 import { eventLines } from './binlog-print.js';
@@ -55,12 +55,13 @@ interface Options {
   stop: number | undefined;
 }
 
-class UsageError extends Error {}
+function usage(message: string): CachetailError {
+  return new CachetailError('USAGE', message);
+}
 
 function position(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value))
-    throw new UsageError(`--${name} must be a non-negative integer, not ${quote(value)}`);
+  if (!/^\d+$/.test(value)) throw usage(`--${name} must be a non-negative integer, not ${quote(value)}`);
   return Number(value);
 }
 
@@ -86,11 +87,9 @@ function parse(args: string[]): { opts: Options; files: string[]; help: boolean 
     start: position(values['start-position'], 'start-position'),
     stop: position(values['stop-position'], 'stop-position'),
   };
-  if (opts.keysOnly && opts.verifyOnly)
-    throw new UsageError('--keys-only and --verify-only exclude each other');
-  if (!values.help && positionals.length === 0) throw new UsageError('no binlog file given');
-  if (positionals.filter((p) => p === '-').length > 1)
-    throw new UsageError('stdin (-) can be read only once');
+  if (opts.keysOnly && opts.verifyOnly) throw usage('--keys-only and --verify-only exclude each other');
+  if (!values.help && positionals.length === 0) throw usage('no binlog file given');
+  if (positionals.filter((p) => p === '-').length > 1) throw usage('stdin (-) can be read only once');
   return { opts, files: positionals, help: values.help };
 }
 

@@ -6,6 +6,7 @@
  * Fed by observing a sink's deliveries (`recordDeliveries`), so nothing in the tailer changes: an entry
  * is added only after `deliver` resolved, i.e. when the sink acknowledged the key.
  */
+import { CachetailError } from '../errors.js';
 import type { InvalidationBatch, Sink } from '../sinks/sink.js';
 
 export interface RecentKey {
@@ -28,7 +29,9 @@ export class RecentKeys {
   private total = 0;
 
   constructor(readonly capacity = DEFAULT_RECENT_KEYS) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError('capacity must be ≥ 1');
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new CachetailError('INTERNAL', `RecentKeys: capacity must be ≥ 1, got ${capacity}`);
+    }
     this.ring = new Array<RecentKey | undefined>(capacity);
   }
 

@@ -17,6 +17,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { CachetailError } from '../errors.js';
 import { edgePlugin } from './plugin.js';
 import type { EdgeRouter } from './router.js';
 
@@ -45,7 +46,7 @@ export async function buildEdgeProxy(opts: EdgeProxyOptions): Promise<FastifyIns
   const { router, upstreams } = opts;
   for (const region of new Set([router.localRegion, router.masterRegion])) {
     if (upstreams[region] === undefined)
-      throw new TypeError(`buildEdgeProxy: no upstream for region ${region}`);
+      throw new CachetailError('CONFIG_INVALID', `buildEdgeProxy: no upstream for region ${region}`);
   }
   const app = Fastify({ logger: false, return503OnClosing: true });
   app.removeAllContentTypeParsers();

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { parseGtidState, type GtidState } from '../binlog/index.js';
+import { CachetailError } from '../errors.js';
 import {
   VerifiedCookies,
   readRecentWrite,
@@ -53,7 +54,7 @@ export class EdgeRouter {
   constructor(private readonly opts: EdgeRouterOptions) {
     this.now = opts.now ?? Date.now;
     if (opts.policy.hasTailers && opts.watermark === undefined) {
-      throw new TypeError('EdgeRouter: policy.hasTailers needs a watermark source');
+      throw new CachetailError('CONFIG_INVALID', 'EdgeRouter: policy.hasTailers needs a watermark source');
     }
   }
 

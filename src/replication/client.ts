@@ -273,7 +273,11 @@ class BinlogDumpCommand extends RawCommand {
       this.handlers.onEvent(p.event);
     } catch (err) {
       // A handler error ends the stream; the owner decides what to do with it.
-      this.finish(err instanceof Error ? err : new Error(errorMessage(err)));
+      this.finish(
+        err instanceof Error
+          ? err
+          : new CachetailError('EVENT_HANDLER_FAILED', errorMessage(err), { cause: err }),
+      );
       conn.destroy();
       return true;
     }

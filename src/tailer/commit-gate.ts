@@ -159,7 +159,10 @@ export class ReplicaCommitGate implements CommitGate {
 function answerWithin<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new CachetailError('COMMIT_GATE_TIMEOUT', `no answer within ${ms} ms`)),
+      ms,
+    );
   });
   p.catch(() => undefined);
   return Promise.race([p, late]).finally(() => clearTimeout(timer));

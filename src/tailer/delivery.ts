@@ -97,7 +97,10 @@ export class DeliveryQueue<P> {
       if (this.closed) return false;
       this.closed = true;
       try {
-        this.opts.onFailed(err instanceof Error ? err : new Error(errorMessage(err)));
+        // A sink rejecting with a non-Error is a bug: INTERNAL, as the tailer reports any uncoded failure.
+        this.opts.onFailed(
+          err instanceof Error ? err : new CachetailError('INTERNAL', errorMessage(err), { cause: err }),
+        );
       } catch {
         // onFailed reports by throwing; the queue just stops.
       }

@@ -11,7 +11,7 @@ import { CachetailError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ServerIdentity } from '../../contracts/server.js';
 import type { CommittedTransaction, InvalidationBatch, Sink } from '../sink.js';
-import { kafkaErrorMessage } from './client.js';
+import { kafkaErrorCode, kafkaErrorMessage } from './client.js';
 import { invalidationRecord, invalidationsOf } from './messages.js';
 import type { KafkaSinkMetrics } from './metrics.js';
 import type { KafkaRecord, RecordProducer } from './producer.js';
@@ -72,7 +72,11 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
       (err: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(
+          err instanceof Error
+            ? err
+            : new CachetailError(kafkaErrorCode(err), kafkaErrorMessage(err), { cause: err }),
+        );
       },
     );
   });

@@ -13,7 +13,7 @@
  * accepting them from a hung peer until its buffers fill.
  */
 import { connect, type Socket } from 'node:net';
-import { CachetailError } from '../../errors.js';
+import { CachetailError, errorMessage } from '../../errors.js';
 import {
   encodeGroup,
   Opcode,
@@ -132,7 +132,7 @@ export class MemcachedConnection implements ServerConnection {
         this.fail(
           new MemcachedConnectionError(
             'MEMCACHED_PROTOCOL',
-            `memcached ${this.address}: ${String(err)}`,
+            `memcached ${this.address}: ${errorMessage(err)}`,
             err,
           ),
         );
@@ -175,7 +175,10 @@ export class MemcachedConnection implements ServerConnection {
       head.resolve({ failures: head.failures });
     } else {
       // An answer we did not ask for: the stream is out of step and no later answer can be trusted.
-      throw new Error(`unexpected response opcode 0x${r.opcode.toString(16)} opaque ${r.opaque}`);
+      throw new MemcachedConnectionError(
+        'MEMCACHED_PROTOCOL',
+        `unexpected response opcode 0x${r.opcode.toString(16)} opaque ${r.opaque}`,
+      );
     }
   }
 

@@ -22,6 +22,7 @@
  * (MEMCACHED_BEHAVIOR_HASH_WITH_NAMESPACE) and auto-ejection of failed servers.
  */
 import { createHash } from 'node:crypto';
+import { CachetailError } from '../../errors.js';
 
 export interface KetamaServer {
   host: string;
@@ -44,8 +45,8 @@ export class KetamaContinuum {
   readonly serverCount: number;
 
   constructor(servers: readonly KetamaServer[]) {
-    if (servers.length === 0) throw new Error('ketama: no servers');
-    if (servers.length > 0xffff) throw new Error('ketama: too many servers');
+    if (servers.length === 0) throw new CachetailError('CONFIG_INVALID', 'ketama: no servers');
+    if (servers.length > 0xffff) throw new CachetailError('CONFIG_INVALID', 'ketama: too many servers');
     this.serverCount = servers.length;
     const total = servers.reduce((sum, s) => sum + s.weight, 0);
     const points: { value: number; owner: number }[] = [];

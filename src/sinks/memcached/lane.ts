@@ -113,7 +113,12 @@ export class ServerLane {
 
   /** Marks the server as needing a flush before use (durably) and takes it out of service until then. */
   async requireFlush(): Promise<void> {
-    if (!this.journal) throw new Error('requireFlush needs a journal');
+    if (!this.journal) {
+      throw new CachetailError(
+        'MEMCACHED_FLUSH_UNAVAILABLE',
+        `memcached ${this.address}: flushing needs a journal`,
+      );
+    }
     await this.journal.appendFlushMarker();
     this.state = 'down';
     this.startProbing(0);
@@ -137,7 +142,13 @@ export class ServerLane {
 
   private async journalKeys(keys: readonly string[], signal: AbortSignal): Promise<void> {
     const journal = this.journal;
-    if (!journal) throw new Error(`memcached ${this.address}: lane is ${this.state} without a journal`);
+    // Only a lane with a journal ever leaves `up` (markDown, startRecovery and requireFlush need one).
+    if (!journal) {
+      throw new CachetailError(
+        'INTERNAL',
+        `memcached ${this.address}: lane is ${this.state} without a journal`,
+      );
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         if (
@@ -212,7 +223,10 @@ export class ServerLane {
         else if (kind === 'tombstone') fallback.push(key);
         else {
           failed.push(key);
-          error = new Error(`memcached ${this.address}: status 0x${status.toString(16)} for a delete`);
+          error = new CachetailError(
+            'MEMCACHED_ERROR_STATUS',
+            `memcached ${this.address}: status 0x${status.toString(16)} for a delete`,
+          );
         }
       }
       const done = group.length - r.value.failures.size;
@@ -315,7 +329,10 @@ export class ServerLane {
   private async flush(why: string): Promise<void> {
     const result = await this.conn.send({ kind: 'flush' });
     if (result.failures.size > 0)
-      throw new Error(`flush_all refused: status ${[...result.failures.values()].join()}`);
+      throw new CachetailError(
+        'MEMCACHED_ERROR_STATUS',
+        `flush_all refused: status ${[...result.failures.values()].join()}`,
+      );
     this.stats.flushes++;
     this.log.warn({ server: this.address, why }, 'memcached server flushed');
   }

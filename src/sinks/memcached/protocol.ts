@@ -19,6 +19,7 @@
  * A key longer than 250 bytes makes memcached answer "invalid arguments" and close the connection, so keys
  * are validated before they get here (`keyBytesOk`).
  */
+import { CachetailError } from '../../errors.js';
 
 export const Opcode = { Noop: 0x0a, SetQ: 0x11, DeleteQ: 0x14, FlushQ: 0x18 } as const;
 type Opcode = (typeof Opcode)[keyof typeof Opcode];
@@ -46,6 +47,11 @@ export function keyBytesOk(key: string): boolean {
   if (key.length === 0) return false;
   if (key.length <= 83) return true;
   return Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES;
+}
+
+/** The sink checks keys with keyBytesOk before any reaches a lane: one here is a bug (INTERNAL). */
+function invalidKey(bytes: number): CachetailError {
+  return new CachetailError('INTERNAL', `memcached key of ${bytes} bytes`);
 }
 
 function header(
@@ -101,14 +107,14 @@ export function encodeGroup(group: GroupRequest, firstOpaque: number): Buffer {
   if (group.kind === 'delete') {
     for (const key of keys) {
       const n = buf.write(key, at + HEADER, 'utf8');
-      if (n === 0 || n > MAX_KEY_BYTES) throw new RangeError(`memcached key of ${n} bytes`);
+      if (n === 0 || n > MAX_KEY_BYTES) throw invalidKey(n);
       header(buf, at, Opcode.DeleteQ, n, 0, n, next());
       at += HEADER + n;
     }
   } else if (group.kind === 'tombstone') {
     for (const key of keys) {
       const n = buf.write(key, at + HEADER + 8, 'utf8');
-      if (n === 0 || n > MAX_KEY_BYTES) throw new RangeError(`memcached key of ${n} bytes`);
+      if (n === 0 || n > MAX_KEY_BYTES) throw invalidKey(n);
       header(buf, at, Opcode.SetQ, n, 8, 8 + n + group.value.length, next());
       buf.writeUInt32BE(group.flags >>> 0, at + HEADER);
       buf.writeUInt32BE(group.ttlSeconds >>> 0, at + HEADER + 4);
@@ -144,7 +150,12 @@ export class ResponseReader {
     this.tail = null;
     let at = 0;
     while (buf.length - at >= HEADER) {
-      if (buf[at] !== 0x81) throw new Error(`memcached: bad response magic 0x${(buf[at] ?? 0).toString(16)}`);
+      if (buf[at] !== 0x81) {
+        throw new CachetailError(
+          'MEMCACHED_PROTOCOL',
+          `memcached: bad response magic 0x${(buf[at] ?? 0).toString(16)}`,
+        );
+      }
       const bodyLength = buf.readUInt32BE(at + 8);
       if (buf.length - at < HEADER + bodyLength) break;
       onResponse({

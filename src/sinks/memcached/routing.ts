@@ -11,6 +11,7 @@
  * Client-side failover (memjs `failover`, libmemcached auto-eject) moves keys to other servers while one
  * is down; no static mapping can follow that — use `broadcast` with such clients.
  */
+import { CachetailError } from '../../errors.js';
 import { memjsSelector } from './hashing.js';
 import { KetamaContinuum } from './ketama.js';
 
@@ -33,7 +34,7 @@ export function parseServer(address: string): ServerAddress {
   const colon = address.lastIndexOf(':');
   const port = Number(address.slice(colon + 1));
   if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`memcached server "${address}": expected host:port`);
+    throw new CachetailError('CONFIG_INVALID', `memcached server "${address}": expected host:port`);
   }
   return { address, host: address.slice(0, colon), port };
 }
@@ -43,12 +44,18 @@ export function createRouter(
   servers: readonly ServerAddress[],
   weights?: readonly number[],
 ): Router {
-  if (servers.length === 0) throw new Error('memcached: no servers configured');
+  if (servers.length === 0) throw new CachetailError('CONFIG_INVALID', 'memcached: no servers configured');
   if (weights && weights.length !== servers.length) {
-    throw new Error(`memcached: ${weights.length} weights for ${servers.length} servers`);
+    throw new CachetailError(
+      'CONFIG_INVALID',
+      `memcached: ${weights.length} weights for ${servers.length} servers`,
+    );
   }
   if (weights && mode !== 'ketama' && weights.some((w) => w !== 1)) {
-    throw new Error(`memcached: weights only apply to ketama hashing, not ${mode}`);
+    throw new CachetailError(
+      'CONFIG_INVALID',
+      `memcached: weights only apply to ketama hashing, not ${mode}`,
+    );
   }
   // Precomputed single-element arrays: routing runs per key on the hot path and must not allocate.
   const single = servers.map((_, i) => [i] as const);

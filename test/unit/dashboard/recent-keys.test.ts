@@ -62,7 +62,9 @@ describe('RecentKeys', () => {
   });
 
   it('refuses a capacity below 1', () => {
-    expect(() => new RecentKeys(0)).toThrow(RangeError);
+    expect(() => new RecentKeys(0)).toThrow(
+      expect.objectContaining({ code: 'INTERNAL', message: 'RecentKeys: capacity must be ≥ 1, got 0' }),
+    );
   });
 });
 
