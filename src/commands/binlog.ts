@@ -11,7 +11,7 @@ import { BinlogDecodeError } from '../binlog/errors.js';
 import type { BinlogEvent } from '../binlog/events/types.js';
 import { jsonLine } from '../binlog/format/json.js';
 import { quote } from '../binlog/format/text.js';
-import { CachetailError, errorMessage } from '../errors.js';
+import { CachetailError, errorCodeOf, errorMessage } from '../errors.js';
 import { readBinlogEvents } from './binlog-input.js';
 import { LineOutput } from './binlog-output.js';
 import { eventLines } from './binlog-print.js';
@@ -242,7 +242,7 @@ function decodeAt(decoder: BinlogDecoder, bytes: Buffer, at: number, file: strin
 
 async function fail(err: unknown, file: string, opts: Options, out: LineOutput, io: BinlogIo): Promise<void> {
   const decodeError = err instanceof BinlogDecodeError ? err : undefined;
-  const code = decodeError?.code ?? (err as NodeJS.ErrnoException).code ?? 'ERROR';
+  const code = errorCodeOf(err);
   const message = errorMessage(err);
   if (opts.json) {
     await out.line(

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadTailerConfig } from '../config/tailer.js';
-import { CachetailError, errorMessage } from '../errors.js';
+import { CachetailError, errorMessage, type ErrorCode } from '../errors.js';
 import { ReplicationConnection } from '../replication/client.js';
 import { formatPreflightReport, runPreflight } from '../replication/preflight.js';
 
@@ -33,7 +33,7 @@ function parsePrimary(value: string): { host: string; port: number } {
 }
 
 /** CachetailError codes as they are; node's argument errors are usage errors; the rest failed queries. */
-function errorCode(err: unknown): string {
+function errorCode(err: unknown): ErrorCode {
   if (err instanceof CachetailError) return err.code;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return 'USAGE';

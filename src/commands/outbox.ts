@@ -25,6 +25,14 @@ export interface OutboxIo {
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
+/** A bad table name or option: the command line is wrong (exit 2), not the database (exit 1). */
+function isUsageError(err: unknown): boolean {
+  return (
+    err instanceof CachetailError &&
+    (err.code === 'INVALIDATION_TABLE_NAME' || err.code === 'INVALIDATION_USAGE')
+  );
+}
+
 function usage(message: string): CachetailError {
   return new CachetailError('USAGE', message);
 }
@@ -141,7 +149,7 @@ export async function outboxCommand(
     io.stderr.write(
       `cachetail outbox cleanup: ${errorMessage(err)}${typeof code === 'string' ? ` [${code}]` : ''}\n`,
     );
-    return code === 'INVALIDATION_TABLE_NAME' || code === 'INVALIDATION_USAGE' ? 2 : 1;
+    return isUsageError(err) ? 2 : 1;
   } finally {
     await conn?.end().catch(() => undefined);
   }

@@ -14,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
-import { errorMessage } from '../errors.js';
+import { errorMessage, type ErrorCode } from '../errors.js';
 import {
   readiness as readinessOf,
   statusBody,
@@ -97,7 +97,7 @@ export function dashboardRoutes(deps: DashboardDeps): (app: FastifyInstance) => 
       if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
         return reply.code(415).send({
           error: {
-            code: 'UNSUPPORTED_MEDIA_TYPE',
+            code: 'UNSUPPORTED_MEDIA_TYPE' satisfies ErrorCode,
             message: 'POST a JSON body ({}) with content-type application/json',
           },
         });

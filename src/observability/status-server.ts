@@ -5,7 +5,7 @@
  */
 import { fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { errorMessage } from '../errors.js';
+import { errorCodeOf, errorFields, type ErrorCode } from '../errors.js';
 import type { Logger } from './logger.js';
 import {
   liveness,
@@ -40,7 +40,12 @@ export function statusListenOptions(options: { host?: string | undefined; port: 
 
 type Observed = { ok: true; status: TailerStatus; readiness: Readiness } | { ok: false };
 
-const STATUS_UNAVAILABLE = { code: 'STATUS_UNAVAILABLE', message: 'the tailer status could not be read' };
+/** An error answer's `{code, message}`; our own codes are registered (docs/errors.md). */
+function errorBody(code: ErrorCode, message: string): { code: string; message: string } {
+  return { code, message };
+}
+
+const STATUS_UNAVAILABLE = errorBody('STATUS_UNAVAILABLE', 'the tailer status could not be read');
 
 export function buildStatusServer(deps: StatusServerDeps): FastifyInstance {
   // At warn: fastify logs every request at info, and a scrape every few seconds would drown the
@@ -55,7 +60,7 @@ export function buildStatusServer(deps: StatusServerDeps): FastifyInstance {
       const status = deps.status();
       return { ok: true, status, readiness: readiness(status, deps.readiness) };
     } catch (err) {
-      log?.error({ err: errorMessage(err) }, 'status source threw');
+      log?.error(errorFields(err), 'status source threw');
       return { ok: false };
     }
   };
@@ -102,7 +107,7 @@ export function buildStatusServer(deps: StatusServerDeps): FastifyInstance {
   });
 
   app.setNotFoundHandler(async (req, reply) =>
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }),
+    reply.code(404).send({ error: errorBody('NOT_FOUND', `no route ${req.method} ${req.url}`) }),
   );
 
   // Client errors keep fastify's message (it names what was wrong with the request); server errors
@@ -111,12 +116,12 @@ export function buildStatusServer(deps: StatusServerDeps): FastifyInstance {
     const status =
       err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) {
-      log?.error({ err: err.message, url: req.url }, 'status server error');
-      return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+      log?.error({ err: err.message, code: errorCodeOf(err), url: req.url }, 'status server error');
+      return reply.code(500).send({ error: errorBody('INTERNAL', 'internal error') });
     }
-    return reply
-      .code(status)
-      .send({ error: { code: err.code ?? 'BAD_REQUEST', message: err.message ?? '' } });
+    // fastify's own code (FST_ERR_…) says more, when it has one.
+    const body = errorBody('BAD_REQUEST', err.message ?? '');
+    return reply.code(status).send({ error: { ...body, code: err.code ?? body.code } });
   });
 
   deps.extraRoutes?.(app);

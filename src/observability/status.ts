@@ -6,6 +6,7 @@
 import type { GapPolicy, TailerState } from './labels.js';
 import type { ConsistencyReport } from '../contracts/consistency.js';
 import type { StatusContract, StatusError, Watermark } from '../contracts/status.js';
+import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
 
 export type { GapPolicy, StatusError, TailerState, Watermark };
 export { TAILER_STATES, GAP_POLICIES } from './labels.js';
@@ -13,7 +14,7 @@ export { TAILER_STATES, GAP_POLICIES } from './labels.js';
 /** An unresolved gap: the binlog cannot be followed without possibly missing invalidations. */
 export interface GapStatus {
   policy: GapPolicy;
-  /** Stable code, e.g. 'POSITION_PURGED', 'SERVER_CHANGED', 'UNDECODABLE_EVENT'. */
+  /** The gap's code (docs/errors.md), e.g. 'BINLOG_UNAVAILABLE', 'GAP_IDENTITY_CHANGED', 'CHECKSUM_MISMATCH'. */
   code: string;
   message: string;
   /** When it was detected, ms since the epoch. */
@@ -118,7 +119,10 @@ export type Liveness = { alive: true } | { alive: false; error: StatusError };
  */
 export function liveness(status: TailerStatus): Liveness {
   if (status.state !== 'failed' || status.gap || status.refused) return { alive: true };
-  return { alive: false, error: status.lastError ?? { code: 'FAILED', message: 'the tailer failed' } };
+  return {
+    alive: false,
+    error: status.lastError ?? { code: 'FAILED' satisfies ErrorCode, message: 'the tailer failed' },
+  };
 }
 
 /** The /status JSON body: the contract fields (src/contracts/status.ts), then the extras. */
@@ -208,11 +212,7 @@ function copyConsistency(c: ConsistencyReport & { ignored?: number }): StatusBod
 
 /** `{code, message}` of any thrown value, for a status source that keeps the last Error. */
 export function statusError(err: unknown): StatusError {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : 'ERROR', message: err.message };
-  }
-  return { code: 'ERROR', message: String(err) };
+  return { code: errorCodeOf(err), message: errorMessage(err) };
 }
 
 function copyError(e: StatusError): StatusError {

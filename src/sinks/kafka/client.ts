@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, type KafkaConfig as KafkajsConfig, type LogEntry, type SASLOptions } from 'kafkajs';
-import { CachetailError, errorMessage } from '../../errors.js';
+import { CachetailError, errorMessage, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { KafkaConnectionConfig } from './config.js';
 
@@ -87,7 +87,7 @@ export function kafkaErrorMessage(err: unknown): string {
 }
 
 /** KAFKA_UNAVAILABLE when no broker could be reached (retry later), else KAFKA_REFUSED (act on it). */
-export function kafkaErrorCode(err: unknown): 'KAFKA_UNAVAILABLE' | 'KAFKA_REFUSED' {
+export function kafkaErrorCode(err: unknown): Extract<ErrorCode, 'KAFKA_UNAVAILABLE' | 'KAFKA_REFUSED'> {
   const names: string[] = [];
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++) {
     names.push(e.name);

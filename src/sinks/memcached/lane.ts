@@ -339,7 +339,7 @@ export class ServerLane {
 }
 
 function isTimeout(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === 'MEMCACHED_TIMEOUT';
+  return err instanceof CachetailError && err.code === 'MEMCACHED_TIMEOUT';
 }
 
 export function backoffDelay(b: Backoff, attempt: number): number {
