@@ -108,7 +108,10 @@ export class Applier {
           );
           break;
         }
-        this.opts.log.error({ offset: record.offset, err: e.message }, 'malformed message skipped');
+        this.opts.log.error(
+          { offset: record.offset, err: e.message, code: e.code },
+          'malformed message skipped',
+        );
         last = record;
         continue;
       }

@@ -6,9 +6,9 @@
  * every `lagIntervalMs`, exported and logged.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { CachetailError, errorMessage } from '../errors.js';
+import { CachetailError, errorFields } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { kafkaErrorMessage } from '../sinks/kafka/client.js';
+import { kafkaErrorFields, kafkaErrorMessage } from '../sinks/kafka/client.js';
 import type { Applier } from './apply.js';
 import type { ConsumerMetrics } from './metrics.js';
 
@@ -55,7 +55,7 @@ export class InvalidationConsumer {
       const { error, restart } = event.payload;
       if (restart) {
         this.log.warn(
-          { err: kafkaErrorMessage(error) },
+          kafkaErrorFields(error),
           'consumer error; kafkajs restarts it from the committed offsets',
         );
         return;
@@ -117,7 +117,7 @@ export class InvalidationConsumer {
       this.lagReadAt = Date.now();
       this.log.info({ lag: total, partitions: Object.fromEntries(this.lag) }, 'consumer group lag');
     } catch (err) {
-      this.log.warn({ err: kafkaErrorMessage(err) }, 'could not read the consumer group lag');
+      this.log.warn(kafkaErrorFields(err), 'could not read the consumer group lag');
     }
   }
 
@@ -144,7 +144,7 @@ export class InvalidationConsumer {
     } catch (err) {
       if (err instanceof CachetailError && err.code === 'MALFORMED_MESSAGE') this.fail(err);
       else if (!this.abort.signal.aborted) {
-        this.log.warn({ err: errorMessage(err), partition }, 'applying a batch failed; it is fetched again');
+        this.log.warn({ ...errorFields(err), partition }, 'applying a batch failed; it is fetched again');
       }
       throw err;
     }

@@ -17,7 +17,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { CachetailError } from '../errors.js';
+import { CachetailError, errorCodeOf } from '../errors.js';
 import { edgePlugin } from './plugin.js';
 import type { EdgeRouter } from './router.js';
 
@@ -114,7 +114,10 @@ function upstreamFailed(
   const code = (cause as { code?: unknown }).code;
   const timedOut = /timeout/i.test(`${String(code)} ${error.name} ${cause.name}`);
   const why = `${typeof code === 'string' ? `${code}: ` : ''}${cause.message}`;
-  log?.warn({ region, upstream: upstreams[region], url: reply.request.url, why }, 'upstream failed');
+  log?.warn(
+    { region, upstream: upstreams[region], url: reply.request.url, why, code: errorCodeOf(cause) },
+    'upstream failed',
+  );
   void reply
     .code(timedOut ? 504 : 502)
     .header('content-type', 'text/plain; charset=utf-8')

@@ -3,7 +3,7 @@
  * Writes are chained — two never overlap, so an older checkpoint can never land after a newer one, and
  * `stop()` returns only once the last write is on disk. A write that fails is retried at the next tick.
  */
-import { errorMessage } from '../errors.js';
+import { errorFields } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { CheckpointStore, ServerIdentity } from './checkpoint.js';
 
@@ -60,7 +60,7 @@ export class CheckpointWriter {
       this.onWritten(writtenAt);
     } catch (err) {
       this.saved = null;
-      this.log.error({ err: errorMessage(err) }, 'checkpoint write failed; will retry');
+      this.log.error(errorFields(err), 'checkpoint write failed; will retry');
     }
   }
 }

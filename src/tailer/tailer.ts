@@ -10,7 +10,7 @@
  * silently: the gap policy either fails closed or flushes the regional tier and starts at the end.
  */
 import { BinlogDecoder, GtidState, type PreviousGtidsEvent } from '../binlog/index.js';
-import { CachetailError, errorMessage } from '../errors.js';
+import { CachetailError, errorCodeOf, errorFields, errorMessage, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReconnectReason } from '../observability/labels.js';
 import type { TailerMetrics } from '../observability/metrics.js';
@@ -90,15 +90,21 @@ export interface TailerStats {
 
 export type TailerState = 'idle' | 'connecting' | 'streaming' | 'failed' | 'stopped';
 
-const GAP_CODES = new Set(['BINLOG_UNAVAILABLE', 'GAP_IDENTITY_CHANGED', 'CHECKPOINT_CORRUPT']);
+const GAP_CODES: ReadonlySet<ErrorCode> = new Set([
+  'BINLOG_UNAVAILABLE',
+  'GAP_IDENTITY_CHANGED',
+  'CHECKPOINT_CORRUPT',
+]);
 
 function reconnectReason(err: Error | undefined): ReconnectReason {
   if (!err) return 'closed';
-  const code = (err as Partial<CachetailError>).code;
-  if (code === 'REPLICATION_DEAD') return 'heartbeat-timeout';
-  if (code === 'REPLICATION_SERVER_ERROR') return 'server-error';
-  if (code === 'PREFLIGHT_FAILED') return 'preflight';
-  return /ECONN|EPIPE|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|socket/i.test(`${code ?? ''} ${err.message}`)
+  if (err instanceof CachetailError) {
+    if (err.code === 'REPLICATION_DEAD') return 'heartbeat-timeout';
+    if (err.code === 'REPLICATION_SERVER_ERROR') return 'server-error';
+    if (err.code === 'PREFLIGHT_FAILED') return 'preflight';
+  }
+  // node and mysql2 name a network failure in their own codes (ECONNRESET, PROTOCOL_CONNECTION_LOST).
+  return /ECONN|EPIPE|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|socket/i.test(`${errorCodeOf(err)} ${err.message}`)
     ? 'network'
     : 'other';
 }
@@ -381,9 +387,7 @@ export class Tailer {
           if (Date.now() - this.lastEventAt <= timeout) return;
           clearInterval(liveness as NodeJS.Timeout);
           this.streamEnded?.(
-            new CachetailError('REPLICATION_DEAD', `no event or heartbeat for ${timeout} ms`, {
-              retryable: true,
-            }),
+            new CachetailError('REPLICATION_DEAD', `no event or heartbeat for ${timeout} ms`),
           );
         },
         Math.max(50, Math.floor(timeout / 4)),
@@ -446,10 +450,10 @@ export class Tailer {
       this.opts.metrics?.replicationLag.disconnected();
       if (this.stopRequested || this.failed()) return;
       if (err instanceof CachetailError && !err.retryable && !isGap(err)) return this.fail(err);
-      if (isGap(err)) this.log.error({ err: errorMessage(err) }, 'binlog gap');
+      if (isGap(err)) this.log.error(errorFields(err), 'binlog gap');
       else
         this.log.warn(
-          { err: err ? errorMessage(err) : 'server ended the dump' },
+          err ? errorFields(err) : { err: 'server ended the dump' },
           'binlog stream ended; reconnecting',
         );
       let gapErr = isGap(err) ? (err as CachetailError) : null;
@@ -484,7 +488,7 @@ export class Tailer {
           }
           if (e instanceof CachetailError && !e.retryable) return this.fail(e);
           this.state = 'connecting';
-          this.log.warn({ err: errorMessage(e), attempt }, 'reconnect failed');
+          this.log.warn({ ...errorFields(e), attempt }, 'reconnect failed');
         }
       }
     }
@@ -529,9 +533,7 @@ export class Tailer {
   /** Marks the tailer failed (not ready; /status says why), stops reading. Throws the error. */
   private fail(err: unknown): never {
     const e =
-      err instanceof CachetailError
-        ? err
-        : new CachetailError('INTERNAL', errorMessage(err), { retryable: false, cause: err });
+      err instanceof CachetailError ? err : new CachetailError('INTERNAL', errorMessage(err), { cause: err });
     if (this.state !== 'failed') {
       this.state = 'failed';
       this.lastError = e;

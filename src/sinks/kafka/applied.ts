@@ -16,7 +16,7 @@ import {
 import type { Logger } from '../../observability/logger.js';
 import type { Watermark } from '../../observability/status.js';
 import type { ServerIdentity } from '../../contracts/server.js';
-import { kafkaErrorMessage } from './client.js';
+import { kafkaErrorFields } from './client.js';
 import { appliedRecord, sourceServer } from './messages.js';
 import type { AppliedMetrics } from './metrics.js';
 import type { RecordProducer } from './producer.js';
@@ -102,7 +102,7 @@ export class AppliedPublisher {
       this.stats.failed++;
       this.opts.metrics?.publishError();
       this.opts.log.warn(
-        { err: kafkaErrorMessage(err), topic: this.opts.topic },
+        { ...kafkaErrorFields(err), topic: this.opts.topic },
         'publishing the applied watermark failed; the next tick publishes the latest',
       );
     }

@@ -99,3 +99,11 @@ export function kafkaErrorCode(err: unknown): Extract<ErrorCode, 'KAFKA_UNAVAILA
     ? 'KAFKA_UNAVAILABLE'
     : 'KAFKA_REFUSED';
 }
+
+/** A log line's `err` and `code` for an error from Kafka (or our own, which keeps its code). */
+export function kafkaErrorFields(err: unknown): { err: string; code: ErrorCode } {
+  return {
+    err: kafkaErrorMessage(err),
+    code: err instanceof CachetailError ? err.code : kafkaErrorCode(err),
+  };
+}

@@ -6,7 +6,7 @@
  */
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from '../../observability/logger.js';
-import { kafkaErrorMessage } from './client.js';
+import { kafkaErrorFields } from './client.js';
 
 export interface KafkaRecord {
   /** Message key: decides the partition, so one key's records stay in order. */
@@ -85,7 +85,7 @@ export class KafkajsProducer implements RecordProducer {
     } catch (err) {
       if (errorTypes(err).some((t) => PRODUCER_STATE_ERRORS.has(t))) {
         // Stuck sequence numbers would fail every retry; a new producer id may duplicate, never block.
-        this.log.warn({ err: kafkaErrorMessage(err) }, 'producer state rejected: starting a new producer id');
+        this.log.warn(kafkaErrorFields(err), 'producer state rejected: starting a new producer id');
         await this.reset();
       }
       throw err;

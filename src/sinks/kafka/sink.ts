@@ -11,7 +11,7 @@ import { CachetailError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ServerIdentity } from '../../contracts/server.js';
 import type { CommittedTransaction, InvalidationBatch, Sink } from '../sink.js';
-import { kafkaErrorCode, kafkaErrorMessage } from './client.js';
+import { kafkaErrorCode, kafkaErrorFields, kafkaErrorMessage } from './client.js';
 import { invalidationRecord, invalidationsOf } from './messages.js';
 import type { KafkaSinkMetrics } from './metrics.js';
 import type { KafkaRecord, RecordProducer } from './producer.js';
@@ -153,7 +153,7 @@ export class KafkaSink implements Sink {
         const retryInMs = Math.round(delay * (0.5 + Math.random() / 2));
         this.log.warn(
           {
-            err: message,
+            ...kafkaErrorFields(err),
             attempt,
             records: records.length,
             retryInMs,

@@ -17,7 +17,7 @@
  * Without a journal (no state dir configured) a failing server is retried inside `deliver` until it
  * answers or `retriesWithoutJournal` attempts failed: nothing is lost, but the other servers wait.
  */
-import { CachetailError, errorMessage } from '../../errors.js';
+import { CachetailError, errorFields, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GroupResult, ServerConnection } from './connection.js';
 import type { Journal } from './journal.js';
@@ -96,7 +96,7 @@ export class ServerLane {
       }
       const delay = backoffDelay(this.opts.backoff, attempt);
       this.log.warn(
-        { server: this.address, failed: failed.length, attempt, retryInMs: delay, err: errorMessage(error) },
+        { server: this.address, failed: failed.length, attempt, retryInMs: delay, ...errorFields(error) },
         'memcached deletes failed; retrying',
       );
       await sleep(delay, signal);
@@ -134,7 +134,7 @@ export class ServerLane {
     this.state = 'down';
     this.stats.serversDown++;
     this.log.warn(
-      { server: this.address, err: errorMessage(error) },
+      { server: this.address, ...errorFields(error) },
       'memcached server down: journaling its deletes until it answers again',
     );
     this.startProbing(1);
@@ -173,7 +173,7 @@ export class ServerLane {
         this.stats.journalErrors++;
         const delay = backoffDelay(this.opts.backoff, attempt);
         this.log.error(
-          { server: this.address, path: journal.path, err: errorMessage(err), retryInMs: delay },
+          { server: this.address, path: journal.path, ...errorFields(err), retryInMs: delay },
           'cannot journal deletes for a down memcached server; holding the checkpoint',
         );
         await sleep(delay, signal);
@@ -309,10 +309,7 @@ export class ServerLane {
       }
     } catch (err) {
       this.state = 'down';
-      this.log.warn(
-        { server: this.address, err: errorMessage(err) },
-        'memcached recovery failed; still down',
-      );
+      this.log.warn({ server: this.address, ...errorFields(err) }, 'memcached recovery failed; still down');
       return false;
     }
     // Synchronously with the check above: no append can be in progress, and any later one sees `up`.
@@ -321,7 +318,7 @@ export class ServerLane {
     this.stats.serversRecovered++;
     this.log.info({ server: this.address, replayedTo: offset }, 'memcached server back in service');
     await journal.reset().catch((err: unknown) => {
-      this.log.error({ server: this.address, err: errorMessage(err) }, 'could not remove replayed journal');
+      this.log.error({ server: this.address, ...errorFields(err) }, 'could not remove replayed journal');
     });
     return true;
   }
