@@ -17,7 +17,10 @@ import {
   type ServerLine,
 } from '../src/devcluster/index.js';
 
-/** Integration files that need no database server (memcached, the edge, the demo's own stack): run once. */
+/**
+ * Integration files that need no database server (memcached, the edge, the demo's own stack, the packed
+ * npm package): run once.
+ */
 export const LINE_INDEPENDENT: readonly string[] = [
   'demo.test.ts',
   'edge-proxy.test.ts',
@@ -27,6 +30,7 @@ export const LINE_INDEPENDENT: readonly string[] = [
   'memcached-ketama-libmemcached.test.ts',
   'memcached-outage.test.ts',
   'memcached-routing.test.ts',
+  'package.test.ts',
 ];
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The invalidation consumer as a library: `createConsumer(config, log)` builds everything
  * `cachetail consume` runs — a memcached sink for the tier (same hashing modes and journal as the
- * tailer's), the applier, and the kafkajs consumer group — without starting anything.
+ * tailer's), the applier, and the kafkajs consumer group — without starting anything. Published as
+ * `cachetail/consumer`.
  */
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
@@ -15,7 +16,12 @@ import { EventWindow } from './dedup.js';
 import { createConsumerMetrics } from './metrics.js';
 
 export { Applier, type ApplierStats, type RawRecord } from './apply.js';
-export { consumerConfigSchema, loadConsumerConfig, type ConsumerConfig } from './config.js';
+export {
+  consumerConfigSchema,
+  loadConsumerConfig,
+  type ConsumerConfig,
+  type ConsumerConfigInput,
+} from './config.js';
 export { InvalidationConsumer } from './consumer.js';
 export { EventWindow } from './dedup.js';
 
