@@ -214,8 +214,8 @@ export const ERROR_CODES = {
       'not in its binlog): a gap.',
     action:
       'Under gapPolicy fail-closed the tailer stops, not ready, and the edge sends readers to the master ' +
-      'region. Flush the region’s memcached tier and restart from the current end (or use gapPolicy ' +
-      'flush); keep binlogs longer than the longest tailer outage.',
+      'region: flush the region’s memcached tier, remove `<stateDir>/checkpoint.json` and restart (or use ' +
+      'gapPolicy flush); keep binlogs longer than the longest tailer outage (docs/production.md).',
   },
   BINLOG_DISABLED: {
     area: 'replication',
@@ -420,7 +420,7 @@ export const ERROR_CODES = {
     area: 'memcached',
     retryable: false,
     summary: 'The memcached journal directory cannot be opened or written.',
-    action: 'Make <stateDir>/memcached-journal a writable directory on a persistent volume; restart.',
+    action: 'Make `<stateDir>/memcached-journal` a writable directory on a persistent volume; restart.',
   },
   SINK_CLOSED: {
     area: 'memcached',
