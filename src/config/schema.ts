@@ -49,7 +49,13 @@ export const tailerConfigSchema = z
       .object({
         host: z.string().min(1).default('127.0.0.1').describe('The local replica to tail.'),
         port: z.number().int().min(1).max(65535).default(3306),
-        user: z.string().min(1).describe('User with REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR).'),
+        user: z
+          .string()
+          .min(1)
+          .describe(
+            "The tailer's account: REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR on MariaDB 10.5.9+; " +
+              'REPLICATION SLAVE, REPLICATION CLIENT on MySQL and older MariaDB (docs/production.md §2).',
+          ),
         password: z
           .string()
           .default('')
