@@ -113,6 +113,13 @@ function isGap(err: unknown): boolean {
   return err instanceof CachetailError && (GAP_CODES.has(err.code) || err.name === 'BinlogDecodeError');
 }
 
+/** Why the stream ended or a reconnect failed, for /status: mysql2's socket errors are plain Errors. */
+function reconnectError(err: unknown): CachetailError {
+  return err instanceof CachetailError
+    ? err
+    : new CachetailError('REPLICATION_LOST', errorMessage(err), { cause: err });
+}
+
 export class Tailer {
   private stateValue: TailerState = 'idle';
   lastError: CachetailError | undefined;
@@ -137,6 +144,10 @@ export class Tailer {
   /** Timestamp (s) of the last event read, heartbeats included; for lag. */
   lastEventTime = 0;
   lastEventAt = 0;
+  /**
+   * The server the read and acknowledged positions belong to. A reconnect that reaches another server
+   * changes it only once the position there is resolved: until then a file/position is not valid there.
+   */
   identity: ServerIdentity | null = null;
   /** When the acknowledged position last moved (ms). */
   acknowledgedAt = 0;
@@ -245,6 +256,7 @@ export class Tailer {
       this.opts.metrics?.checkpoint.loaded(checkpoint.writtenAt);
     }
     const { conn, identity } = await this.connect();
+    this.identity = identity;
     let resolved: ResolvedStart;
     try {
       resolved = await resolveInitialStart(conn, identity, checkpoint, this.opts.start);
@@ -253,7 +265,10 @@ export class Tailer {
         conn.close();
         throw err;
       }
-      resolved = await this.onGap(err as CachetailError, conn);
+      resolved = await this.onGap(err as CachetailError, conn, identity).catch((e: unknown) => {
+        conn.close();
+        throw e;
+      });
     }
     if (!checkpoint && resolved.why === 'current end of the binlog') {
       this.log.warn(
@@ -266,7 +281,10 @@ export class Tailer {
       'resolved start position',
     );
     this.setStart(resolved);
-    const first = await this.dump(conn, resolved.start);
+    const first = await this.dump(conn, resolved.start).catch((err: unknown) => {
+      conn.close();
+      throw err;
+    });
     this.checkpointWriter?.start(this.opts.checkpointIntervalMs ?? 250);
     this.runPromise = Promise.all([this.readLoop(first), this.queue.run()]).then(() => undefined);
   }
@@ -310,7 +328,6 @@ export class Tailer {
       if (this.identity && !sameServer(this.identity, identity)) {
         this.log.warn({ before: this.identity, now: identity }, 'the replica behind the address changed');
       }
-      this.identity = identity;
       await this.opts.preflight?.(conn);
       return { conn, identity };
     } catch (err) {
@@ -456,6 +473,9 @@ export class Tailer {
           err ? errorFields(err) : { err: 'server ended the dump' },
           'binlog stream ended; reconnecting',
         );
+      // Nothing is read until a new dump runs: not ready meanwhile, and /status says why.
+      this.state = 'connecting';
+      if (err) this.lastError = reconnectError(err);
       let gapErr = isGap(err) ? (err as CachetailError) : null;
       for (;;) {
         if (!gapErr) {
@@ -469,10 +489,11 @@ export class Tailer {
           conn = c.conn;
           let resolved: ResolvedStart;
           if (gapErr) {
-            resolved = await this.onGap(gapErr, conn);
+            resolved = await this.onGap(gapErr, conn, c.identity);
             gapErr = null;
           } else {
             resolved = this.resumePoint(c.identity);
+            this.identity = c.identity;
           }
           this.stats.reconnects++;
           this.opts.metrics?.reconnects.inc(reconnectReason(err));
@@ -488,6 +509,7 @@ export class Tailer {
           }
           if (e instanceof CachetailError && !e.retryable) return this.fail(e);
           this.state = 'connecting';
+          this.lastError = reconnectError(e);
           this.log.warn({ ...errorFields(e), attempt }, 'reconnect failed');
         }
       }
@@ -511,7 +533,11 @@ export class Tailer {
   }
 
   /** Applies the gap policy: fail closed (throws after marking the tailer failed) or flush and skip ahead. */
-  private async onGap(err: CachetailError, conn: ReplicationConnection): Promise<ResolvedStart> {
+  private async onGap(
+    err: CachetailError,
+    conn: ReplicationConnection,
+    identity: ServerIdentity,
+  ): Promise<ResolvedStart> {
     this.stats.gaps++;
     this.gapDetectedAt = Date.now();
     const policy = this.opts.gapPolicy ?? 'fail-closed';
@@ -526,6 +552,7 @@ export class Tailer {
     );
     await this.opts.sink.flush?.(new AbortController().signal);
     const resolved = await currentEnd(conn);
+    this.identity = identity;
     this.setStart(resolved);
     return resolved;
   }

@@ -1,0 +1,197 @@
+/**
+ * What /status, /readyz and /healthz say (tailerStatus → readiness/liveness, src/observability/status.ts)
+ * as the real Tailer loop moves through its states on a fake replica: idle, connecting (at start and
+ * while reconnecting, with the last error), streaming, failed (a restart can help: not alive), stopped;
+ * and a refused setup — not retried, alive, not ready, `refused: true` — at start and at a reconnect.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CachetailError } from '../../../src/errors.js';
+import { CLOCK_START, FILE, LoopHarness, elapse } from './loop-harness.js';
+
+const DENIED = new CachetailError(
+  'REPLICATION_ACCESS_DENIED',
+  "cannot connect to replica:3306 as u: server error 1045: Access denied for user 'u'@'h' (using password: YES). " +
+    'Fix: check source.user and source.password / source.passwordFile (CACHETAIL_SOURCE_PASSWORD).',
+  { retryable: false },
+);
+const UNREACHABLE = new CachetailError(
+  'REPLICATION_CONNECT',
+  'cannot connect to replica:3306 as u: ECONNREFUSED',
+  {
+    retryable: true,
+  },
+);
+
+const harnesses: LoopHarness[] = [];
+function harness(...args: ConstructorParameters<typeof LoopHarness>): LoopHarness {
+  const h = new LoopHarness(...args);
+  harnesses.push(h);
+  return h;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: CLOCK_START });
+  vi.spyOn(Math, 'random').mockReturnValue(0); // reconnect delays: exactly half their base
+});
+
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) await h.stop().catch(() => undefined);
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+const STREAMING = { state: 'streaming', readiness: { ready: true }, liveness: { alive: true } };
+
+describe('the states of the loop, as /status, /readyz and /healthz see them', () => {
+  it('idle → connecting → streaming → connecting while reconnecting (with the last error) → streaming → stopped', async () => {
+    const h = harness();
+    h.replica.commit('a');
+    expect(h.health()).toEqual({
+      state: 'idle',
+      readiness: { ready: false, reason: 'starting', message: 'the tailer is idle' },
+      liveness: { alive: true },
+    });
+
+    const release = h.holdConnects();
+    const started = h.tailer.start();
+    await elapse();
+    expect(h.health()).toEqual({
+      state: 'connecting',
+      readiness: { ready: false, reason: 'starting', message: 'the tailer is connecting' },
+      liveness: { alive: true },
+    });
+    release();
+    await started;
+    h.conn.stream();
+    await elapse();
+    expect(h.health()).toEqual(STREAMING);
+    expect(h.status()).toMatchObject({ lastError: null, refused: false, gap: null, pendingTransactions: 0 });
+
+    // The link breaks: not ready from that moment until the new dump runs, and /status says why.
+    h.connectErrors.push(UNREACHABLE);
+    h.conn.drop();
+    await elapse();
+    const reconnecting = (last: string) => ({
+      state: 'connecting',
+      readiness: {
+        ready: false,
+        reason: 'starting',
+        message: `the tailer is connecting (last error ${last})`,
+      },
+      liveness: { alive: true },
+    });
+    expect(h.health()).toEqual(reconnecting('REPLICATION_LOST: read ECONNRESET'));
+    expect(h.status().lastError).toEqual({ code: 'REPLICATION_LOST', message: 'read ECONNRESET' });
+    await elapse(50); // the first attempt is refused
+    expect(h.health()).toEqual(reconnecting(`REPLICATION_CONNECT: ${UNREACHABLE.message}`));
+    await elapse(100); // the second succeeds
+    expect(h.health()).toEqual(STREAMING);
+    // The last error stays in /status after the recovery ("the last error"); it no longer affects readiness.
+    expect(h.status().lastError).toEqual({ code: 'REPLICATION_CONNECT', message: UNREACHABLE.message });
+    expect(h.tailer.stats.reconnects).toBe(1);
+
+    await h.stop();
+    expect(h.health()).toEqual({
+      state: 'stopped',
+      readiness: { ready: false, reason: 'stopped', message: 'the tailer is stopped' },
+      liveness: { alive: true },
+    });
+  });
+
+  it('a sink failure fails the loop: not alive (a restart can help), not ready, reading stopped, not retried', async () => {
+    const h = harness();
+    h.sink.hold = true;
+    h.replica.commit('a');
+    h.replica.commit('b');
+    await h.tailer.start();
+    h.conn.stream();
+    await elapse();
+    h.sink.fail(new Error('memcached: every server refused the delete'));
+    await elapse();
+    const error = { code: 'INTERNAL', message: 'memcached: every server refused the delete' };
+    expect(h.health()).toEqual({
+      state: 'failed',
+      readiness: { ready: false, reason: 'failed', message: `${error.code}: ${error.message}` },
+      liveness: { alive: false, error },
+    });
+    expect(h.status()).toMatchObject({ lastError: error, refused: false, gap: null, pendingTransactions: 2 });
+    expect(h.conn.isClosed).toBe(true);
+    await expect(h.tailer.done).resolves.toBeUndefined();
+    await elapse(60_000);
+    expect(h.connectTimes).toHaveLength(1);
+    expect(h.sink.batches).toEqual([['a']]);
+  });
+});
+
+describe('a start that can fail for now', () => {
+  it('a dump refused for now (too many connections): still connecting, not refused, the connection closed; the next start() runs', async () => {
+    const h = harness();
+    h.replica.registerError = new CachetailError(
+      'REPLICATION_SERVER_ERROR',
+      'register as replica: server error 1040: Too many connections',
+      { retryable: true },
+    );
+    await expect(h.tailer.start()).rejects.toBe(h.replica.registerError);
+    expect(h.health()).toEqual({
+      state: 'connecting',
+      readiness: { ready: false, reason: 'starting', message: 'the tailer is connecting' },
+      liveness: { alive: true },
+    });
+    expect(h.status()).toMatchObject({ refused: false, gap: null });
+    expect(h.connections.map((c) => c.isClosed)).toEqual([true]);
+
+    h.replica.registerError = null;
+    h.replica.commit('a');
+    await h.tailer.start();
+    h.conn.stream();
+    await elapse();
+    expect(h.health()).toEqual(STREAMING);
+    expect(h.connections.map((c) => c.isClosed)).toEqual([true, false]);
+    expect(h.sink.batches).toEqual([['a']]);
+  });
+});
+
+describe('a refused setup is final: not retried, alive, not ready, refused', () => {
+  const REFUSED = {
+    state: 'failed',
+    readiness: { ready: false, reason: 'failed', message: `REPLICATION_ACCESS_DENIED: ${DENIED.message}` },
+    liveness: { alive: true },
+  };
+
+  it('at start (the login is refused)', async () => {
+    const h = harness();
+    h.connectErrors.push(DENIED);
+    await expect(h.tailer.start()).rejects.toBe(DENIED);
+    expect(h.health()).toEqual(REFUSED);
+    expect(h.status()).toMatchObject({
+      refused: true,
+      gap: null,
+      lastError: { code: DENIED.code, message: DENIED.message },
+    });
+    await elapse(60_000);
+    expect(h.connectTimes).toEqual([CLOCK_START]);
+    expect(h.connections).toEqual([]);
+  });
+
+  it('at a reconnect (the login is refused now): the loop ends with the refusal', async () => {
+    const h = harness();
+    h.replica.commit('a');
+    await h.tailer.start();
+    h.conn.stream();
+    await elapse();
+    const ended = h.tailer.done.then(
+      () => 'resolved',
+      (err: unknown) => err,
+    );
+    h.connectErrors.push(DENIED);
+    h.conn.drop();
+    await elapse(50);
+    expect(await ended).toBe(DENIED);
+    expect(h.health()).toEqual(REFUSED);
+    expect(h.status()).toMatchObject({ refused: true, gap: null, position: { file: FILE } });
+    await elapse(60_000);
+    expect(h.connectTimes).toEqual([CLOCK_START, CLOCK_START + 50]);
+    expect(h.connections).toHaveLength(1);
+    expect(h.sink.batches).toEqual([['a']]);
+  });
+});
