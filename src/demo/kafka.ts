@@ -11,7 +11,7 @@ import type { TailerConfig } from '../config/schema.js';
 import type { DashboardState } from '../dashboard/index.js';
 import { DevclusterError, ensureKafka, type ClusterInfo } from '../devcluster/index.js';
 import { requireBinary } from '../devcluster/proc.js';
-import { errorMessage } from '../errors.js';
+import { CachetailError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { createKafkaClient } from '../sinks/kafka/client.js';
 import { kafkaConfigSchema } from '../sinks/kafka/config.js';
@@ -85,7 +85,10 @@ export async function startDemoKafka(
     await tailer.start();
   } catch (err) {
     await stop();
-    throw new Error(`the Kafka tailer did not start: ${errorMessage(err)}`, { cause: err });
+    throw new CachetailError('START_FAILED', `the Kafka tailer did not start: ${errorMessage(err)}`, {
+      retryable: false,
+      cause: err,
+    });
   }
   return {
     status: () => kafkaView(tailer, config.region, checkpointPath, brokers, kafka.topic),

@@ -5,6 +5,7 @@
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { freePort } from '../devcluster/proc.js';
+import { CachetailError } from '../errors.js';
 
 export const DEMO_HOST = '127.0.0.1';
 
@@ -21,7 +22,9 @@ export async function listenPreferred(app: FastifyInstance, preferred: number): 
   const port = preferred > 0 && (await isFree(preferred)) ? preferred : 0;
   await app.listen({ host: DEMO_HOST, port });
   const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
+  if (address === null || typeof address === 'string')
+    // It just listened on host:port, so it has one.
+    throw new CachetailError('INTERNAL', 'the server has no TCP address');
   return address.port;
 }
 

@@ -12,7 +12,7 @@ import type { Pool } from 'mysql2/promise';
 import type { ScenarioControl, ScenarioRun, ScenarioStep, StepValue } from '../dashboard/index.js';
 import type { RecentKey, RecentKeys } from '../dashboard/index.js';
 import type { ClusterControl } from '../devcluster/index.js';
-import { errorMessage } from '../errors.js';
+import { CachetailError, errorMessage } from '../errors.js';
 import { PROFILE_TTL_SECONDS, renameUser, userKey } from './app.js';
 import { cachedName } from './regions.js';
 
@@ -68,7 +68,8 @@ export class Scenario implements ScenarioControl {
 
   /** Plays one run to the end; `onStep` sees each step as it is published. Rejects if one is running. */
   async play(onStep?: (step: ScenarioStep) => void): Promise<ScenarioRun> {
-    if (this.run?.state === 'running') throw new Error('the scenario is already running');
+    if (this.run?.state === 'running')
+      throw new CachetailError('DEMO_SCENARIO_FAILED', 'the scenario is already running');
     const run = this.newRun();
     await this.execute(run, onStep);
     return run;
@@ -147,7 +148,10 @@ export class Scenario implements ScenarioControl {
       });
       const gtid = write.body.gtid ?? '';
       if (write.status !== 200 || !gtid)
-        throw new Error(`the rename answered ${write.status}: ${JSON.stringify(write.body)}`);
+        throw new CachetailError(
+          'DEMO_SCENARIO_FAILED',
+          `the rename answered ${write.status}: ${JSON.stringify(write.body)}`,
+        );
       await publish(
         'write',
         `${SCENARIO_LOGIN} renames himself “${NEW_NAME}”: POST through the edge → ${write.region}`,
@@ -256,7 +260,10 @@ export class Scenario implements ScenarioControl {
     const answer = await this.edge(`/users/${SCENARIO_LOGIN}`, { cookie });
     const { name, source } = answer.body;
     if (answer.status !== 200 || name === undefined || source === undefined) {
-      throw new Error(`reading the profile answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      throw new CachetailError(
+        'DEMO_SCENARIO_FAILED',
+        `reading the profile answered ${answer.status}: ${JSON.stringify(answer.body)}`,
+      );
     }
     return { region: answer.region, name, source };
   }
@@ -297,7 +304,10 @@ export class Scenario implements ScenarioControl {
       if (hit) return hit;
       await sleep(25);
     }
-    throw new Error(`the tailer did not delete ${key} (GTID ${gtid}) within ${timeoutMs / 1000} s`);
+    throw new CachetailError(
+      'DEMO_SCENARIO_FAILED',
+      `the tailer did not delete ${key} (GTID ${gtid}) within ${timeoutMs / 1000} s`,
+    );
   }
 }
 

@@ -362,6 +362,16 @@ export const ERROR_CODES = {
       'backoff); or a devcluster server did not start (retryable only when its port was taken).',
     action: 'Read the message (/status shows it while the tail command retries).',
   },
+  SAMPLER_CHECK_FAILED: {
+    area: 'tailer',
+    retryable: true,
+    summary:
+      'The consistency sampler could not decide one key (the truth query or the cache read failed, or ' +
+      'gave no answer in time); counted as an error check, nothing is deleted or skipped because of it.',
+    action:
+      'Nothing per key; if cachetail_consistency_checks_total{result="error"} keeps growing, check the ' +
+      'replica and memcached the sampler reads.',
+  },
   COMMIT_GATE_TIMEOUT: {
     area: 'tailer',
     retryable: true,
@@ -626,6 +636,14 @@ export const ERROR_CODES = {
     retryable: 'depends',
     summary: 'A server line’s installation root cannot be prepared on this machine.',
     action: 'Read the reason in the message (download, disk space).',
+  },
+  DEMO_SCENARIO_FAILED: {
+    area: 'devcluster',
+    retryable: false,
+    summary:
+      'The demo’s scripted scenario could not run a step (already running, an app answered an error, ' +
+      'the tailer did not delete the key in time).',
+    action: 'Read the step the message names and the demo log (cachetail.log in the demo directory).',
   },
   UNEXPECTED_STATE: {
     area: 'devcluster',

@@ -12,6 +12,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DEFAULT_SAMPLER_DELAYS_MS } from './config.js';
+import { CachetailError } from '../errors.js';
 import type { ConsistencyReport, DelayReport } from '../contracts/consistency.js';
 
 export type { ConsistencyReport, DelayReport };
@@ -126,15 +127,17 @@ function samplerSettings(opts: ConsistencySamplerOptions): SamplerSettings {
   const maxPending = opts.maxPending ?? 10_000;
   const checkTimeoutMs = opts.checkTimeoutMs ?? 5_000;
   const now = opts.now ?? Date.now;
-  if (!Number.isInteger(every) || every < 1) throw new RangeError(`every must be an integer ≥ 1: ${every}`);
-  if (delays.length === 0) throw new RangeError('delaysMs must name at least one delay');
+  if (!Number.isInteger(every) || every < 1)
+    throw new CachetailError('CONFIG_INVALID', `every must be an integer ≥ 1: ${every}`);
+  if (delays.length === 0)
+    throw new CachetailError('CONFIG_INVALID', 'delaysMs must name at least one delay');
   return { every, delays, maxPending, checkTimeoutMs, now, check: checkFromOptions(opts) };
 }
 
 function checkFromOptions(opts: ConsistencySamplerOptions): (key: string) => Promise<Verdict | CheckResult> {
   if (opts.check) return opts.check;
   if (opts.readCache && opts.readTruth) return compareWithTruth(opts.readCache, opts.readTruth);
-  throw new TypeError('give check, or readCache and readTruth');
+  throw new CachetailError('CONFIG_INVALID', 'give check, or readCache and readTruth');
 }
 
 type Tally = Record<CheckResult, number>;
@@ -351,7 +354,10 @@ async function verdictWithin(
     const r = await Promise.race([
       check(key),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${checkTimeoutMs} ms`)), checkTimeoutMs);
+        timer = setTimeout(
+          () => reject(new CachetailError('SAMPLER_CHECK_FAILED', `no answer in ${checkTimeoutMs} ms`)),
+          checkTimeoutMs,
+        );
         timer.unref();
       }),
     ]);

@@ -228,7 +228,9 @@ function truthQueries(
     covers: (key) => queryFor(queries, key) !== null,
     readTruth: async (key) => {
       const found = queryFor(queries, key);
-      if (!found || !pool) throw new Error(`no truth query matches ${key}`);
+      if (!found || !pool)
+        // covers() chose the key: a query matches it, and the pool exists when there are queries.
+        throw new CachetailError('INTERNAL', `no truth query matches ${key}`);
       const [rows] = await pool.query<RowDataPacket[]>(found.q.sql, found.params);
       return asTruth(rows);
     },
@@ -291,7 +293,8 @@ async function loadTruthModule(
 
 async function importTruthModule(url: string, deps: TailerSamplerDeps): Promise<TruthModule> {
   const imported = (await import(url)) as { default?: unknown };
-  if (typeof imported.default !== 'function') throw new Error('its default export is not a function');
+  if (typeof imported.default !== 'function')
+    throw new CachetailError('CONFIG_INVALID', 'its default export is not a function');
   const ctx: TruthModuleContext = {
     replica: { host: deps.source.host, port: deps.source.port, user: deps.source.user },
     memcached: { servers: deps.memcached.servers, hashing: deps.memcached.hashing },
@@ -299,7 +302,7 @@ async function importTruthModule(url: string, deps: TailerSamplerDeps): Promise<
   };
   const mod = (await (imported.default as (c: TruthModuleContext) => unknown)(ctx)) as TruthModule;
   if (!mod || (typeof mod.readTruth !== 'function' && typeof mod.check !== 'function')) {
-    throw new Error('it returned neither readTruth nor check');
+    throw new CachetailError('CONFIG_INVALID', 'it returned neither readTruth nor check');
   }
   return mod;
 }
