@@ -19,7 +19,7 @@ export const watermarkSchema = z.object({
 export type Watermark = z.infer<typeof watermarkSchema>;
 
 export const statusErrorSchema = z.object({
-  /** A stable code (CachetailError.code, docs/errors.md), e.g. 'POSITION_PURGED'. */
+  /** A stable code (CachetailError.code, docs/errors.md), e.g. 'BINLOG_UNAVAILABLE'. */
   code: z.string(),
   /** For an operator; must not contain secrets (it is served as is). */
   message: z.string(),
