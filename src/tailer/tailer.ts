@@ -161,6 +161,8 @@ export class Tailer {
   private streamEnded: ((err: Error | undefined) => void) | null = null;
   private runPromise: Promise<void> | null = null;
   private stopRequested = false;
+  /** Aborted by stop(): cuts a reconnect delay short, so a stop never waits out a backoff. */
+  private readonly stopping = new AbortController();
   private readonly checkpointWriter: CheckpointWriter | null;
 
   get state(): TailerState {
@@ -301,6 +303,7 @@ export class Tailer {
   async stop(drainMs = 10_000): Promise<void> {
     if (this.stopRequested) return this.done;
     this.stopRequested = true;
+    this.stopping.abort();
     this.conn?.close();
     this.streamEnded?.(undefined);
     await this.queue.drain(drainMs);
@@ -480,7 +483,7 @@ export class Tailer {
       for (;;) {
         if (!gapErr) {
           const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt++, 20));
-          await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+          await sleepUnlessAborted(delay * (0.5 + Math.random() / 2), this.stopping.signal);
         }
         if (this.stopRequested) return;
         let conn: ReplicationConnection | null = null;
@@ -576,4 +579,18 @@ export class Tailer {
     }
     throw e;
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (already aborted: at once). */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

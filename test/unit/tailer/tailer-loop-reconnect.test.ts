@@ -207,3 +207,27 @@ describe('where a reconnect resumes', () => {
     expect(where(h.tailer.acknowledged)).toBe(`${FILE}:${t3.end} -`);
   });
 });
+
+describe('stopping while reconnecting', () => {
+  it('stop() during a backoff delay returns without waiting the delay out', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    const h = harness({ reconnect: { initialMs: 8_000, maxMs: 8_000 } });
+    h.replica.commit('a');
+    await h.tailer.start();
+    h.conn.stream();
+    await elapse();
+    h.conn.drop();
+    await elapse(10);
+    expect(h.tailer.state).toBe('connecting');
+    const stoppedAt = Date.now();
+    let stopped = false;
+    const stopping = h.tailer.stop(0).then(() => (stopped = true));
+    await elapse(1);
+    expect(stopped).toBe(true);
+    await stopping;
+    expect(Date.now() - stoppedAt).toBeLessThan(10);
+    expect(h.tailer.state).toBe('stopped');
+    // No reconnect was attempted after the stop.
+    expect(h.connections).toHaveLength(1);
+  });
+});
