@@ -22,6 +22,7 @@ import {
  * npm package): run once.
  */
 export const LINE_INDEPENDENT: readonly string[] = [
+  'demo-signals.test.ts',
   'demo.test.ts',
   'edge-proxy.test.ts',
   'edge-shapes.test.ts',

@@ -18,6 +18,7 @@ import { rootPath } from './roots.js';
 import { connect, ROOT, TAILER, withConnection } from './sql.js';
 import type { Credentials, ServerEndpoint } from './sql.js';
 import { DevclusterError, isAlive, killRegisteredSync, stopRegistered } from './proc.js';
+import { startReaper } from './reaper.js';
 
 /** Which database the cluster runs. */
 export interface ClusterServer {
@@ -178,7 +179,9 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   // Ctrl-C, CI's SIGTERM to the runner) these handlers SIGKILL the registered PIDs and delete the dir;
   // only synchronous work can run there. A signal that nobody else listens for would kill the process
   // without an 'exit' event, so we clean up and re-raise it; when the application listens too (the demo
-  // stops gracefully on Ctrl-C), shutdown is its job and the exit handler stays as the safety net.
+  // stops gracefully on Ctrl-C), shutdown is its job and the exit handler stays as the safety net. The
+  // reaper does the same when even the exit handler cannot run (SIGKILL).
+  const reaper = startReaper(baseDir);
   const onExit = () => killRegisteredSync(baseDir, true);
   const onSignal = (sig: NodeJS.Signals) => {
     if (process.listeners(sig).some((listener) => listener !== onSignal)) return;
@@ -198,9 +201,11 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   const stop = async ({ keepFiles = false } = {}) => {
     if (stopped) return;
     stopped = true;
-    removeHandlers();
     await stopRegistered(baseDir);
     if (!keepFiles) await rm(baseDir, { recursive: true, force: true });
+    // Only now: a process that exits half-way through this stop (a forced stop) still kills what is left.
+    removeHandlers();
+    reaper.release();
   };
 
   try {

@@ -102,7 +102,10 @@ export async function spawnService(cmd: string, args: string[], opts: SpawnOptio
   let exitedWith: number | string | undefined;
   try {
     const child = spawn(cmd, args, {
-      detached: false,
+      // Its own session and process group: a Ctrl-C in the terminal, or a signal to the owner's group,
+      // must not reach the servers directly (memcached would quit mid-stop). They are stopped by PID,
+      // in order, by their owner — or by its exit handler or its reaper (reaper.ts) when it dies.
+      detached: true,
       stdio: ['ignore', fd, fd],
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env, [OWNER_ENV]: opts.baseDir },
