@@ -10,14 +10,11 @@
  * silently: the gap policy either fails closed or flushes the regional tier and starts at the end.
  */
 import { BinlogDecoder, GtidState, type PreviousGtidsEvent } from '../binlog/index.js';
-import { CachetailError, errorCodeOf, errorFields, errorMessage, type ErrorCode } from '../errors.js';
+import { CachetailError, errorFields, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { ReconnectReason } from '../observability/labels.js';
-import type { TailerMetrics } from '../observability/metrics.js';
-import type { ReplicationConnection, ReplicationSource, StartPosition } from '../replication/client.js';
-import type { CommittedTransaction, Sink } from '../sinks/sink.js';
-import type { CheckpointStore, ServerIdentity } from './checkpoint.js';
-import type { CommitGate } from './commit-gate.js';
+import type { ReplicationConnection, StartPosition } from '../replication/client.js';
+import type { CommittedTransaction } from '../sinks/sink.js';
+import type { ServerIdentity } from './checkpoint.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { DeliveryQueue } from './delivery.js';
 import {
@@ -28,97 +25,11 @@ import {
   sameServer,
   type ResolvedStart,
 } from './resume.js';
-import { TransactionAssembler, type AssemblerOptions, type KeyExtractor } from './transactions.js';
+import { isGap, reconnectError, reconnectReason, sleepUnlessAborted } from './reconnect.js';
+import { TransactionAssembler } from './transactions.js';
+import type { Position, TailerOptions, TailerState, TailerStats } from './types.js';
 
-export interface Position {
-  file: string;
-  nextPosition: number;
-  /**
-   * GTID state including this transaction; null when not known (file/position start, no GTIDs). A MySQL
-   * set is only ever the complete one — every transaction before this position — since resuming with it
-   * asks the server for every transaction not in it; until a complete base is known it stays null.
-   */
-  gtid: GtidState | null;
-}
-
-export type GapPolicy = 'fail-closed' | 'flush';
-
-export interface TailerOptions {
-  source: ReplicationSource;
-  /** Used only when there is no checkpoint. 'current' = the replica's binlog end at start-up. */
-  start: StartPosition | { kind: 'current' };
-  sink: Sink;
-  extract: KeyExtractor;
-  log: Logger;
-  connect: (source: ReplicationSource) => Promise<ReplicationConnection>;
-  /** Checks run after every connect, before the dump; throws a non-retryable error to refuse. */
-  preflight?: (conn: ReplicationConnection) => Promise<void>;
-  checkpoints?: CheckpointStore;
-  checkpointIntervalMs?: number;
-  gapPolicy?: GapPolicy;
-  /** No event (heartbeats included) for this long → the link is dead; reconnect. 0 = off. */
-  livenessTimeoutMs?: number;
-  maxBatchKeys: number;
-  maxPendingTransactions: number;
-  /** Reading pauses while this many keys wait in memory. */
-  maxPendingKeys?: number;
-  /** Transactions with more keys than `thresholdKeys` spill them to files made by `create`. */
-  spill?: AssemblerOptions['spill'];
-  /** Outbox mode: tables whose inserted rows carry keys (src/tailer/outbox.ts). */
-  outbox?: AssemblerOptions['outbox'];
-  reconnect?: { initialMs: number; maxMs: number };
-  metrics?: TailerMetrics;
-  /** Called after each acknowledged delivery (metrics of the sink, dashboards, samplers). */
-  onDelivered?: (keys: number, transactions: readonly CommittedTransaction[]) => void;
-  /**
-   * Waits before each delivery until the replica has committed the batch (./commit-gate.ts): the
-   * binlog holds a transaction before the replica's rows show it. Without one, keys go to the sink as
-   * soon as the commit event was read. Closed by stop().
-   */
-  commitGate?: CommitGate;
-}
-
-export interface TailerStats {
-  events: number;
-  transactions: number;
-  keysDelivered: number;
-  batches: number;
-  reconnects: number;
-  gaps: number;
-  checkpointWrites: number;
-}
-
-export type TailerState = 'idle' | 'connecting' | 'streaming' | 'failed' | 'stopped';
-
-const GAP_CODES: ReadonlySet<ErrorCode> = new Set([
-  'BINLOG_UNAVAILABLE',
-  'GAP_IDENTITY_CHANGED',
-  'CHECKPOINT_CORRUPT',
-]);
-
-function reconnectReason(err: Error | undefined): ReconnectReason {
-  if (!err) return 'closed';
-  if (err instanceof CachetailError) {
-    if (err.code === 'REPLICATION_DEAD') return 'heartbeat-timeout';
-    if (err.code === 'REPLICATION_SERVER_ERROR') return 'server-error';
-    if (err.code === 'PREFLIGHT_FAILED') return 'preflight';
-  }
-  // node and mysql2 name a network failure in their own codes (ECONNRESET, PROTOCOL_CONNECTION_LOST).
-  return /ECONN|EPIPE|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|socket/i.test(`${errorCodeOf(err)} ${err.message}`)
-    ? 'network'
-    : 'other';
-}
-
-function isGap(err: unknown): boolean {
-  return err instanceof CachetailError && (GAP_CODES.has(err.code) || err.name === 'BinlogDecodeError');
-}
-
-/** Why the stream ended or a reconnect failed, for /status: mysql2's socket errors are plain Errors. */
-function reconnectError(err: unknown): CachetailError {
-  return err instanceof CachetailError
-    ? err
-    : new CachetailError('REPLICATION_LOST', errorMessage(err), { cause: err });
-}
+export type { GapPolicy, Position, TailerOptions, TailerState, TailerStats } from './types.js';
 
 export class Tailer {
   private stateValue: TailerState = 'idle';
@@ -358,40 +269,7 @@ export class Tailer {
     let liveness: NodeJS.Timeout | null = null;
     const timeout = this.opts.livenessTimeoutMs ?? 0;
     this.lastEventAt = Date.now();
-    const onEvent = (bytes: Buffer): void => {
-      this.stats.events++;
-      this.lastEventAt = Date.now();
-      const end = bytes.length >= 17 ? bytes.readUInt32LE(13) : 0;
-      // Artificial events (fake ROTATE, the FDE re-sent at dump start) have log_pos 0: no position.
-      const ev = decoder.decode(bytes, end > 0 ? end - bytes.length : undefined);
-      const m = this.opts.metrics;
-      m?.binlogEvents.inc(ev.kind);
-      if (ev.kind === 'heartbeat') {
-        this.lastEventTime = Math.floor(Date.now() / 1000);
-        m?.replicationLag.heartbeat();
-      } else if (ev.header.timestamp > 0 && end > 0 && ev.kind !== 'format_description') {
-        // Not the re-sent FDE or fake ROTATE: their timestamps are the file's creation time.
-        this.lastEventTime = ev.header.timestamp;
-        m?.replicationLag.eventRead(ev.header.timestamp * 1000);
-      }
-      if (ev.kind === 'previous_gtids' && this.identity?.flavor === 'mysql') {
-        this.previousGtids(ev);
-        return;
-      }
-      if (ev.kind === 'transaction_payload') {
-        // MySQL compressed transaction: inner events have no position; they belong to this event.
-        for (const inner of decoder.payloadEvents(ev)) {
-          const txn = assembler.push({
-            ...inner,
-            header: { ...inner.header, nextPosition: ev.header.nextPosition },
-          });
-          if (txn) this.committed(txn);
-        }
-        return;
-      }
-      const txn = assembler.push(ev);
-      if (txn) this.committed(txn);
-    };
+    const onEvent = (bytes: Buffer): void => this.onEvent(bytes, decoder, assembler);
     // However the stream ends (server, network, liveness, stop()), the liveness timer goes with it.
     void ended.then(() => {
       if (liveness) clearInterval(liveness);
@@ -417,6 +295,42 @@ export class Tailer {
     this.log.info({ flavor: conn.flavor, serverVersion: conn.serverVersion, start }, 'binlog dump started');
     // Wrapped: an async function returning a bare promise would wait for it instead of handing it over.
     return { ended };
+  }
+
+  /** One event of the stream: counted, timed (lag), and fed to the transaction assembler. */
+  private onEvent(bytes: Buffer, decoder: BinlogDecoder, assembler: TransactionAssembler): void {
+    this.stats.events++;
+    this.lastEventAt = Date.now();
+    const end = bytes.length >= 17 ? bytes.readUInt32LE(13) : 0;
+    // Artificial events (fake ROTATE, the FDE re-sent at dump start) have log_pos 0: no position.
+    const ev = decoder.decode(bytes, end > 0 ? end - bytes.length : undefined);
+    const m = this.opts.metrics;
+    m?.binlogEvents.inc(ev.kind);
+    if (ev.kind === 'heartbeat') {
+      this.lastEventTime = Math.floor(Date.now() / 1000);
+      m?.replicationLag.heartbeat();
+    } else if (ev.header.timestamp > 0 && end > 0 && ev.kind !== 'format_description') {
+      // Not the re-sent FDE or fake ROTATE: their timestamps are the file's creation time.
+      this.lastEventTime = ev.header.timestamp;
+      m?.replicationLag.eventRead(ev.header.timestamp * 1000);
+    }
+    if (ev.kind === 'previous_gtids' && this.identity?.flavor === 'mysql') {
+      this.previousGtids(ev);
+      return;
+    }
+    if (ev.kind === 'transaction_payload') {
+      // MySQL compressed transaction: inner events have no position; they belong to this event.
+      for (const inner of decoder.payloadEvents(ev)) {
+        const txn = assembler.push({
+          ...inner,
+          header: { ...inner.header, nextPosition: ev.header.nextPosition },
+        });
+        if (txn) this.committed(txn);
+      }
+      return;
+    }
+    const txn = assembler.push(ev);
+    if (txn) this.committed(txn);
   }
 
   private committed(txn: CommittedTransaction): void {
@@ -579,18 +493,4 @@ export class Tailer {
     }
     throw e;
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts (already aborted: at once). */
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
