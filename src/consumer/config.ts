@@ -91,10 +91,18 @@ export const consumerConfigSchema = z
     status: z
       .object({
         host: z.string().min(1).default('127.0.0.1').describe('Address of /healthz /metrics /status.'),
-        port: z.number().int().min(0).max(65535).default(9465).describe('0 = any free port.'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(9466)
+          .describe(
+            '0 = any free port. Not the tailer’s 9464 or the edge admin’s 9465: they may share a host.',
+          ),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 9465 }),
+      .default({ host: '127.0.0.1', port: 9466 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

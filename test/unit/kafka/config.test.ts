@@ -1,7 +1,9 @@
 /** The kafka config section and the consumer config: defaults, refusals, env. */
 import { describe, expect, it } from 'vitest';
 import { consumerConfigSchema, loadConsumerConfig } from '../../../src/consumer/config.js';
+import { edgeConfigSchema } from '../../../src/config/edge.js';
 import { loadConfig } from '../../../src/config/load.js';
+import { tailerConfigSchema } from '../../../src/config/schema.js';
 import { kafkaConfigSchema, kafkaEnvPaths } from '../../../src/sinks/kafka/config.js';
 import { kafkajsConfig } from '../../../src/sinks/kafka/client.js';
 import { createLogger } from '../../../src/observability/logger.js';
@@ -70,6 +72,18 @@ describe('kafka config section', () => {
 });
 
 describe('consumer config', () => {
+  it('listens by default on a port of its own: not the tailer status nor an edge listener', () => {
+    const port = (listener: z.ZodType) => (listener.parse(undefined) as { port: number }).port;
+    const defaults = {
+      consumer: port(consumerConfigSchema.shape.status),
+      tailer: port(tailerConfigSchema.shape.status),
+      edgeProxy: port(edgeConfigSchema.shape.listen),
+      edgeAdmin: port(edgeConfigSchema.shape.admin),
+    };
+    expect(defaults).toEqual({ consumer: 9466, tailer: 9464, edgeProxy: 8080, edgeAdmin: 9465 });
+    expect(new Set(Object.values(defaults)).size).toBe(4);
+  });
+
   it('needs brokers and memcached servers; defaults to earliest, de-dup on, stop on malformed, loopback status', () => {
     expect(consumerConfigSchema.safeParse({}).success).toBe(false);
     const c = loadConsumerConfig(undefined, {
@@ -95,7 +109,7 @@ describe('consumer config', () => {
       hashing: 'ketama',
       dedup: 100_000,
       onMalformed: 'stop',
-      status: { host: '127.0.0.1', port: 9465 },
+      status: { host: '127.0.0.1', port: 9466 },
     });
   });
 });
