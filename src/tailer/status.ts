@@ -20,7 +20,7 @@ export function tailerStatus(t: Tailer, region: string, checkpointPath: string |
             updatedAt: t.acknowledgedAt,
           }
         : null,
-    lagSeconds: t.lastEventTime > 0 ? Math.max(0, Date.now() / 1000 - t.lastEventTime) : null,
+    lagSeconds: t.lag.seconds(),
     lastError: err ? { code: err.code, message: err.message } : null,
     position: read
       ? { file: read.file, position: read.nextPosition, gtid: read.gtid?.toString() ?? null }

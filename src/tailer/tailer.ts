@@ -12,6 +12,7 @@
 import { BinlogDecoder, GtidState, type PreviousGtidsEvent } from '../binlog/index.js';
 import { CachetailError, errorFields, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { ReplicationLag } from '../observability/metrics.js';
 import type { ReplicationConnection, StartPosition } from '../replication/client.js';
 import type { CommittedTransaction } from '../sinks/sink.js';
 import type { ServerIdentity } from './checkpoint.js';
@@ -52,8 +53,12 @@ export class Tailer {
     checkpointWrites: 0,
   };
   readPosition: Position | null = null;
-  /** Timestamp (s) of the last event read, heartbeats included; for lag. */
-  lastEventTime = 0;
+  /**
+   * Replication lag, the one definition /status, /metrics, the dashboard and the edge read: the age of
+   * the last event read, 0 after a heartbeat (caught up) until the next event or a disconnect. Shared
+   * with the metrics' gauge when there are metrics.
+   */
+  readonly lag: ReplicationLag;
   lastEventAt = 0;
   /**
    * The server the read and acknowledged positions belong to. A reconnect that reaches another server
@@ -91,6 +96,7 @@ export class Tailer {
 
   constructor(private readonly opts: TailerOptions) {
     this.log = opts.log.child({ module: 'tailer' });
+    this.lag = opts.metrics?.replicationLag ?? new ReplicationLag(Date.now);
     this.checkpointWriter = opts.checkpoints
       ? new CheckpointWriter(
           opts.checkpoints,
@@ -307,12 +313,10 @@ export class Tailer {
     const m = this.opts.metrics;
     m?.binlogEvents.inc(ev.kind);
     if (ev.kind === 'heartbeat') {
-      this.lastEventTime = Math.floor(Date.now() / 1000);
-      m?.replicationLag.heartbeat();
+      this.lag.heartbeat();
     } else if (ev.header.timestamp > 0 && end > 0 && ev.kind !== 'format_description') {
       // Not the re-sent FDE or fake ROTATE: their timestamps are the file's creation time.
-      this.lastEventTime = ev.header.timestamp;
-      m?.replicationLag.eventRead(ev.header.timestamp * 1000);
+      this.lag.eventRead(ev.header.timestamp * 1000);
     }
     if (ev.kind === 'previous_gtids' && this.identity?.flavor === 'mysql') {
       this.previousGtids(ev);
@@ -381,7 +385,7 @@ export class Tailer {
     for (;;) {
       const err = await ended;
       this.conn?.close();
-      this.opts.metrics?.replicationLag.disconnected();
+      this.lag.disconnected();
       if (this.stopRequested || this.failed()) return;
       if (err instanceof CachetailError && !err.retryable && !isGap(err)) return this.fail(err);
       if (isGap(err)) this.log.error(errorFields(err), 'binlog gap');

@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CachetailError } from '../../../src/errors.js';
+import { readiness } from '../../../src/observability/status.js';
 import { CLOCK_START, FILE, LoopHarness, elapse } from './loop-harness.js';
 
 const DENIED = new CachetailError(
@@ -193,5 +194,45 @@ describe('a refused setup is final: not retried, alive, not ready, refused', () 
     expect(h.connectTimes).toEqual([CLOCK_START, CLOCK_START + 50]);
     expect(h.connections).toHaveLength(1);
     expect(h.sink.batches).toEqual([['a']]);
+  });
+});
+
+describe('lag: one definition in /status and /metrics', () => {
+  /** /status lagSeconds and the cachetail_replication_lag_seconds gauge, read together. */
+  async function lags(h: LoopHarness): Promise<[number | null, number | undefined]> {
+    const gauge = await h.metrics.registry.getSingleMetric('cachetail_replication_lag_seconds')?.get();
+    return [h.status().lagSeconds, gauge?.values[0]?.value];
+  }
+
+  it('an idle, caught-up replica: 0 in both after every heartbeat, over many polls; the event age before', async () => {
+    const h = harness({ livenessTimeoutMs: 0 });
+    h.replica.commit('a');
+    await h.tailer.start();
+    h.conn.stream();
+    await elapse();
+    // The event was written 100 s before the fake clock's start.
+    expect(await lags(h)).toEqual([100, 100]);
+
+    const polls: [number | null, number | undefined][] = [];
+    h.conn.heartbeat();
+    for (let i = 0; i < 40; i++) {
+      await elapse(250);
+      if (i % 8 === 7) h.conn.heartbeat(); // the server's heartbeat period: 2 s
+      polls.push(await lags(h));
+    }
+    expect(polls).toEqual(Array.from({ length: 40 }, () => [0, 0]));
+    expect(readiness(h.status(), { maxLagSeconds: 1 })).toEqual({ ready: true });
+  });
+
+  it('after the link drops the lag grows from the last heartbeat, in both', async () => {
+    const h = harness({ livenessTimeoutMs: 0, reconnect: { initialMs: 60_000, maxMs: 60_000 } });
+    await h.tailer.start();
+    h.conn.stream();
+    h.conn.heartbeat();
+    await elapse();
+    expect(await lags(h)).toEqual([0, 0]);
+    h.conn.drop();
+    await elapse(3_000);
+    expect(await lags(h)).toEqual([3, 3]);
   });
 });
