@@ -1,8 +1,9 @@
 /**
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core): the demo runs in this
  * process on the suite's cluster; the page loads with both regions and the tailer, the button plays the
- * Jason → Monkey scenario step by step with the exact values, the figures move, and a screenshot is saved
- * to .cache/screenshots/dashboard.png (git-ignored) for a person to look at.
+ * Jason → Monkey scenario step by step with the exact values, the figures move, every histogram label is
+ * drawn whole inside its column, and a screenshot is saved to .cache/screenshots/dashboard.png
+ * (git-ignored) for a person to look at.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,9 +17,31 @@ import { clusterControl } from '../../src/devcluster/index.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join('.cache', 'screenshots', 'dashboard.png');
 const haveChromium = existsSync(CHROMIUM);
+
+/** The DOM as far as the label check reads it (the tests are typed without the DOM library). */
+interface Box {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+  width: number;
+  height: number;
+}
+interface LabelElement {
+  textContent: string | null;
+  getBoundingClientRect(): Box;
+  ownerDocument: {
+    createRange(): { selectNodeContents(node: LabelElement): void; getBoundingClientRect(): Box };
+  };
+}
 // Kafka as `npm start` runs it, when this machine has Java and the broker jars (the suite's broker).
 const kafkaMissing = kafkaUnavailable(process.cwd());
 const KAFKA_TOPIC = 'demo-dashboard-test';
+/** The latency histograms' bucket bounds (LATENCY_BUCKETS) as the page writes them. */
+const LATENCY_LABELS = [
+  ...['1ms', '2.5ms', '5ms', '10ms', '25ms', '50ms', '100ms', '250ms', '500ms'],
+  ...['1s', '2.5s', '5s', '10s', '30s', '60s', '+Inf'],
+];
 if (!haveChromium && process.env.CI !== 'true') {
   console.warn(
     `\n  SKIPPED demo-dashboard: ${CHROMIUM} not found — apt-get install -y chromium (required when CI=true)\n`,
@@ -152,7 +175,31 @@ describe('dashboard in headless Chromium', () => {
       expect(await text('#kafka dd')).toBe('streaming');
     }
     expect(pageErrors).toEqual([]);
+  });
 
+  it('labels every latency bucket in full, each inside its own column', async () => {
+    const labels = page.locator('.histogram-labels span');
+    await expect.poll(() => labels.count()).toBe(LATENCY_LABELS.length);
+    // Where each label's text is drawn against its column: a label wider than its column ("2.5ms" in
+    // 20px) was cut to "2.5r"; its text (textContent) would still have been whole.
+    const drawn = await labels.evaluateAll((nodes: unknown[]) =>
+      (nodes as LabelElement[]).map((span) => {
+        const range = span.ownerDocument.createRange();
+        range.selectNodeContents(span);
+        const text = range.getBoundingClientRect();
+        const column = span.getBoundingClientRect();
+        const inside =
+          text.left >= column.left - 0.5 &&
+          text.right <= column.right + 0.5 &&
+          text.top >= column.top - 0.5 &&
+          text.bottom <= column.bottom + 0.5;
+        return { label: span.textContent, inside, visible: text.width > 0 && text.height > 0 };
+      }),
+    );
+    expect(drawn).toEqual(LATENCY_LABELS.map((label) => ({ label, inside: true, visible: true })));
+  });
+
+  it('leaves a screenshot of the played scenario', async () => {
     mkdirSync(join('.cache', 'screenshots'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
