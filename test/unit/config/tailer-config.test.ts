@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { envName } from '../../../src/config/load.js';
 import { loadTailerConfig } from '../../../src/config/tailer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cachetail-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const minimal = {
   CACHETAIL_SOURCE_USER: 'cachetail',
   CACHETAIL_MEMCACHED_SERVERS: '10.0.0.1:11211, 10.0.0.2:11211',

@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadEdgeConfig } from '../../../src/edge/config.js';
 import { SECRET_A, SECRET_B } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cachetail-edge-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const minimal = {
   CACHETAIL_REGION: 'eu',
   CACHETAIL_MASTER_REGION: 'us',

@@ -2,11 +2,11 @@
  * How a failed connect is reported: a refused login or a failed TLS handshake is not retryable and says
  * what to change; a network failure is retryable. Errors shaped as mysql2 raises them (errno + code).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectError, mysqlTlsOptions, type ReplicationSource } from '../../../src/replication/client.js';
+import { testTempDir } from '../../helpers/temp-dir.js';
 
 const SOURCE: ReplicationSource = {
   host: '10.0.0.2',
@@ -80,7 +80,7 @@ describe('mysqlTlsOptions', () => {
   it('is undefined without source.ssl or when disabled; reads the PEM files otherwise', () => {
     expect(mysqlTlsOptions(undefined)).toBeUndefined();
     expect(mysqlTlsOptions({ ...TLS, enabled: false })).toBeUndefined();
-    const dir = mkdtempSync(join(tmpdir(), 'ct-tls-'));
+    const dir = testTempDir('cachetail-tls-');
     writeFileSync(join(dir, 'ca.pem'), 'CA PEM');
     expect(mysqlTlsOptions({ ...TLS, caFile: join(dir, 'ca.pem') })).toEqual({
       ca: 'CA PEM',

@@ -1,12 +1,11 @@
 /** The delivery queue with a recording sink: order, batching, acknowledgement, spills, backpressure. */
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { CommittedTransaction, InvalidationBatch, Sink } from '../../../src/sinks/sink.js';
 import { DeliveryQueue } from '../../../src/tailer/delivery.js';
 import { spillFactory } from '../../../src/tailer/spill.js';
+import { testTempDir } from '../../helpers/temp-dir.js';
 
 class Recorder implements Sink {
   readonly name = 'recorder';
@@ -114,7 +113,7 @@ describe('DeliveryQueue', () => {
   });
 
   it('delivers a spilled transaction alone, in chunks, and acknowledges it after the last chunk', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cachetail-spill-'));
+    const dir = testTempDir('cachetail-spill-');
     const spill = spillFactory(dir)();
     for (let i = 0; i < 7; i++) spill.append(`big:${i}`);
     spill.seal();
@@ -141,7 +140,7 @@ describe('DeliveryQueue', () => {
   });
 
   it('a new spill factory removes spill files a crashed process left behind', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cachetail-spill-'));
+    const dir = testTempDir('cachetail-spill-');
     const left = spillFactory(dir)();
     left.append('k');
     left.seal();

@@ -1,7 +1,4 @@
 /** Transaction assembly on built binlog events: what is delivered, when, with which keys and position. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBinlogFile } from '../../../src/binlog/index.js';
 import {
@@ -19,6 +16,7 @@ import type { CommittedTransaction } from '../../../src/sinks/sink.js';
 import { annotationExtractor } from '../../../src/tailer/extract.js';
 import { spillFactory } from '../../../src/tailer/spill.js';
 import { TransactionAssembler } from '../../../src/tailer/transactions.js';
+import { testTempDir } from '../../helpers/temp-dir.js';
 
 const NO_BACKSLASH_ESCAPES = 1n << 20n; // MODE_NO_BACKSLASH_ESCAPES in sql_mode
 
@@ -131,7 +129,7 @@ describe('TransactionAssembler', () => {
   });
 
   it('spills a transaction past the threshold to disk and keeps every key, in order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cachetail-asm-spill-'));
+    const dir = testTempDir('cachetail-asm-spill-');
     const asm = new TransactionAssembler(annotationExtractor(createLogger('silent')), {
       spill: { thresholdKeys: 3, create: spillFactory(dir) },
     });
