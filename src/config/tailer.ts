@@ -28,6 +28,7 @@ export const tailerEnvPaths = [
   [['memcached', 'hashing'], 'string'],
   [['status', 'host'], 'string'],
   [['status', 'port'], 'number'],
+  [['status', 'maxLagSeconds'], 'number'],
   [['log', 'level'], 'string'],
   [['consistency', 'enabled'], 'string'],
   [['consistency', 'every'], 'number'],

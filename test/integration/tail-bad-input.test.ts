@@ -47,6 +47,8 @@ const address = (e: ServerEndpoint) => `${e.host}:${e.port}`;
 
 interface Running {
   proc: TailerProcess;
+  /** http://127.0.0.1:<status port> */
+  url: string;
   get(path: string): Promise<{ code: number; body: Record<string, unknown> }>;
   stop(): Promise<number | string>;
 }
@@ -74,6 +76,7 @@ async function startTailer(server: ServerEndpoint, env: Record<string, string>):
   };
   const r: Running = {
     proc,
+    url: `http://127.0.0.1:${port}`,
     get,
     stop: async () => {
       if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
@@ -360,7 +363,7 @@ describe('cachetail tail logs in', () => {
     // LOCAL: a FLUSH is otherwise written to the replica's binlog as a transaction of its own, which on
     // MariaDB (gtid_strict_mode) stops replication at the primary's next, lower-numbered GTID.
     await pair.query('replica', 'FLUSH LOCAL PRIVILEGES');
-    const t = await startTailer(pair.replica, env);
+    const t = await startTailer(pair.replica, { ...env, CACHETAIL_STATUS_MAX_LAG_SECONDS: '1' });
     try {
       await waitFor(
         'ready',
@@ -385,12 +388,31 @@ describe('cachetail tail logs in', () => {
       ).catch(async (e: Error) => {
         throw new Error(`${e.message}: ${JSON.stringify((await t.get('/status')).body)}\n${t.proc.output()}`);
       });
+      await waitFor(
+        'a heartbeat',
+        async () => ((await t.get('/status')).body.lagSeconds === 0 ? true : undefined),
+        10_000,
+        100,
+      );
       expect((await t.get('/status')).body).toMatchObject({
         state: 'streaming',
         ready: true,
         refused: false,
         lastError: null,
       });
+      // Caught up on an idle primary: the heartbeats (every 500 ms) keep the lag at 0 in /status and in
+      // the gauge alike, so a lag bound of 1 s (CACHETAIL_STATUS_MAX_LAG_SECONDS) never trips /readyz.
+      // (Right after an event the lag is its age from the header's whole second, up to ~1 s more than
+      // the truth, until the next heartbeat says there is nothing more to read.)
+      const polls: [unknown, number, string | undefined][] = [];
+      for (let i = 0; i < 12; i++) {
+        const status = (await t.get('/status')).body;
+        const ready = (await t.get('/readyz')).code;
+        const text = await (await fetch(`${t.url}/metrics`)).text();
+        polls.push([status.lagSeconds, ready, /^cachetail_replication_lag_seconds (\S+)$/m.exec(text)?.[1]]);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(polls).toEqual(Array.from({ length: 12 }, () => [0, 200, '0']));
       expect(await t.stop()).toBe(0);
     } finally {
       await t.stop();
