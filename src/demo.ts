@@ -22,7 +22,7 @@
  */
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './commands/usage.js';
 import type { ScenarioStep } from './dashboard/index.js';
 import { startDemoOrExplain } from './demo/start.js';
 import { formatStep, whereToLook } from './demo/print.js';
@@ -31,8 +31,11 @@ const say = (msg: string): void => void process.stdout.write(`${msg}\n`);
 
 const USAGE = `usage: cachetail demo [--once] [--no-kafka]
 
-  --once      play the scenario, then stop and exit (0 when the replica region ends up serving "Monkey")
-  --no-kafka  do not start Kafka (it is started in the background when Java and its jars are available)
+  --once      play the scenario, then stop and exit (0 when the replica region ends up serving
+              "Monkey")
+  --no-kafka  do not start Kafka (it is started in the background when Java and its jars are
+              available)
+  -h, --help  this text
 `;
 
 /** A signal this soon after the first is that same request passed along again (by npm or tsx). */
@@ -97,24 +100,16 @@ export function listenForStop(d: {
 }
 
 export async function runDemo(args: readonly string[] = []): Promise<number> {
-  let values: { once?: boolean; 'no-kafka'?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        once: { type: 'boolean' },
-        'no-kafka': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    say(USAGE);
+  // A USAGE error goes up to the dispatcher, which names this help (exit 2).
+  const parsed = parseCommandArgs({
+    args: [...args],
+    options: { once: { type: 'boolean' }, 'no-kafka': { type: 'boolean' } },
+  });
+  if (parsed.help) {
+    process.stdout.write(USAGE);
     return 0;
   }
+  const { values } = parsed;
   const once = values.once === true;
 
   const stop = listenForStop({ say, exit: (code) => process.exit(code) });

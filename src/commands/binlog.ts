@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { BinlogDecoder } from '../binlog/decoder.js';
 import { BinlogDecodeError } from '../binlog/errors.js';
 import type { BinlogEvent } from '../binlog/events/types.js';
@@ -23,8 +22,9 @@ import {
   type FileSummary,
 } from './binlog-render.js';
 import { TransactionTracker, type TransactionReport } from './binlog-transactions.js';
+import { EXIT_USAGE, parseCommandArgs, usageErrorLine } from './usage.js';
 
-export const BINLOG_USAGE = `usage: cachetail binlog [options] <file…>   (- reads stdin; gzipped input is recognised)
+export const BINLOG_HELP = `usage: cachetail binlog [options] <file…>   (- reads stdin; gzipped input is recognised)
 
   --json                one JSON object per line (bigints as strings, bytes as hex, rows decoded)
   -v, --verbose         text: one line per row with its column values
@@ -35,7 +35,8 @@ export const BINLOG_USAGE = `usage: cachetail binlog [options] <file…>   (- re
   -h, --help            this text
 
 Text output: one '# at N end_log_pos M server_id S <time> <TYPE> …' line per event; after each
-commit a '#> transaction … keys K: key…' line (plus '#>   rejected …' lines); a '# summary' per file.
+commit a '#> transaction … keys K: key…' line (plus '#>   rejected …' lines); a '# summary' per
+file.
 Exit status: 0 ok, 1 decode or read error (printed with file and position) or rows that did not
 decode, 2 usage.
 `;
@@ -65,8 +66,9 @@ function position(value: string | undefined, name: string): number | undefined {
   return Number(value);
 }
 
-function parse(args: string[]): { opts: Options; files: string[]; help: boolean } {
-  const { values, positionals } = parseArgs({
+/** The options and files, or 'help' when the command line asks for it. */
+function parse(args: string[]): { opts: Options; files: string[] } | 'help' {
+  const parsed = parseCommandArgs({
     args,
     allowPositionals: true,
     options: {
@@ -76,9 +78,10 @@ function parse(args: string[]): { opts: Options; files: string[]; help: boolean 
       'verify-only': { type: 'boolean', default: false },
       'start-position': { type: 'string' },
       'stop-position': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (parsed.help) return 'help';
+  const { values, positionals } = parsed;
   const opts: Options = {
     json: values.json,
     verbose: values.verbose,
@@ -88,9 +91,9 @@ function parse(args: string[]): { opts: Options; files: string[]; help: boolean 
     stop: position(values['stop-position'], 'stop-position'),
   };
   if (opts.keysOnly && opts.verifyOnly) throw usage('--keys-only and --verify-only exclude each other');
-  if (!values.help && positionals.length === 0) throw usage('no binlog file given');
+  if (positionals.length === 0) throw usage('no binlog file given');
   if (positionals.filter((p) => p === '-').length > 1) throw usage('stdin (-) can be read only once');
-  return { opts, files: positionals, help: values.help };
+  return { opts, files: positionals };
 }
 
 export async function binlogCommand(
@@ -101,11 +104,11 @@ export async function binlogCommand(
   try {
     parsed = parse(args);
   } catch (err) {
-    io.stderr.write(`cachetail binlog: ${errorMessage(err)}\n\n${BINLOG_USAGE}`);
-    return 2;
+    io.stderr.write(usageErrorLine('binlog', err));
+    return EXIT_USAGE;
   }
-  if (parsed.help) {
-    io.stdout.write(BINLOG_USAGE);
+  if (parsed === 'help') {
+    io.stdout.write(BINLOG_HELP);
     return 0;
   }
   const { opts, files } = parsed;

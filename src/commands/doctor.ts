@@ -6,13 +6,25 @@
  * Exit codes: 0 every check ok or warn, 1 a check failed (the tailer would refuse to start), 2 the check
  * could not run (bad arguments or config, server unreachable, login refused).
  */
-import { parseArgs } from 'node:util';
 import { loadTailerConfig } from '../config/tailer.js';
 import { CachetailError, errorMessage, type ErrorCode } from '../errors.js';
 import { ReplicationConnection } from '../replication/client.js';
 import { formatPreflightReport, runPreflight } from '../replication/preflight.js';
+import { parseCommandArgs, usageErrorLine } from './usage.js';
 
-export const DOCTOR_USAGE = 'doctor [--config FILE] [--json] [--primary HOST:PORT]';
+export const DOCTOR_HELP = `usage: cachetail doctor [--config FILE] [--json] [--primary HOST:PORT]
+
+Runs the tailer's preflight against the configured replica and prints the report: binlog settings,
+server ids, the tailer user's privileges. Same config as cachetail tail.
+
+  -c, --config FILE     JSON config file; CACHETAIL_<PATH> environment variables override its fields
+  --json                the report (or the error) as JSON on stdout
+  --primary HOST:PORT   also check the primary's settings (with the tailer's account)
+  -h, --help            this text
+
+Exit status: 0 every check ok or warn, 1 a check failed (the tailer would refuse to start), 2 the
+check could not run (usage, config, server unreachable, login refused).
+`;
 
 export interface DoctorIo {
   stdout: { write(s: string): unknown };
@@ -32,12 +44,9 @@ function parsePrimary(value: string): { host: string; port: number } {
   return { host: m[1], port: Number(m[2]) };
 }
 
-/** CachetailError codes as they are; node's argument errors are usage errors; the rest failed queries. */
+/** CachetailError codes as they are; the rest are failed queries. */
 function errorCode(err: unknown): ErrorCode {
-  if (err instanceof CachetailError) return err.code;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return 'USAGE';
-  return 'PREFLIGHT_QUERY';
+  return err instanceof CachetailError ? err.code : 'PREFLIGHT_QUERY';
 }
 
 export async function doctorCommand(
@@ -47,7 +56,7 @@ export async function doctorCommand(
   let json = false;
   const connections: ReplicationConnection[] = [];
   try {
-    const { values } = parseArgs({
+    const parsed = parseCommandArgs({
       args,
       options: {
         config: { type: 'string', short: 'c' },
@@ -55,6 +64,11 @@ export async function doctorCommand(
         primary: { type: 'string' },
       },
     });
+    if (parsed.help) {
+      io.stdout.write(DOCTOR_HELP);
+      return EXIT_OK;
+    }
+    const { values } = parsed;
     json = values.json === true;
     const primaryAddress = values.primary === undefined ? undefined : parsePrimary(values.primary);
     const config = loadTailerConfig(values.config, io.env);
@@ -80,8 +94,9 @@ export async function doctorCommand(
     const code = errorCode(err);
     const message = errorMessage(err);
     if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
-    io.stderr.write(`cachetail doctor: ${message} [${code}]\n`);
-    if (code === 'USAGE') io.stderr.write(`usage: cachetail ${DOCTOR_USAGE}\n`);
+    io.stderr.write(
+      code === 'USAGE' ? usageErrorLine('doctor', err) : `cachetail doctor: ${message} [${code}]\n`,
+    );
     return EXIT_CANNOT_CHECK;
   } finally {
     for (const conn of connections) conn.close();

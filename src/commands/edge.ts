@@ -1,13 +1,32 @@
 /** `cachetail edge`: the recent-write-pinning reverse proxy, plus its admin listener, until SIGTERM/SIGINT. */
-import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadEdgeConfig } from '../edge/config.js';
 import { buildEdgeAdmin, buildEdgeProxy, createEdgeRouter } from '../edge/index.js';
 import { CachetailError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
+import { parseCommandArgs } from './usage.js';
+
+export const EDGE_HELP = `usage: cachetail edge [--config FILE]
+
+Reverse proxy in front of the application's regions: reads go to the local region; those of a
+client that wrote recently (its signed cookie says when, and the write's GTID) to the master region
+until the local replica has caught up (docs/edge.md). The admin listener serves /healthz and
+/metrics. Stops on SIGTERM/SIGINT.
+
+  -c, --config FILE   JSON config file; CACHETAIL_<PATH> environment variables override its fields
+                      (every setting: docs/config-reference.md)
+  -h, --help          this text
+
+Exit status: 0 stopped by a signal, 1 invalid config or could not listen, 2 usage.
+`;
 
 export async function edgeCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  const parsed = parseCommandArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  if (parsed.help) {
+    process.stdout.write(EDGE_HELP);
+    return 0;
+  }
+  const { values } = parsed;
   const config = loadEdgeConfig(values.config, process.env);
   if (Object.keys(config.upstreams).length === 0) {
     throw new CachetailError(

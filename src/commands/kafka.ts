@@ -6,7 +6,6 @@
  * Exit codes: 0 created or already as stated, 1 an existing topic differs from the stated settings
  * (printed; nothing changed), 2 could not run (usage, config, brokers unreachable).
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { loadConfig } from '../config/load.js';
 import { CachetailError, errorMessage } from '../errors.js';
@@ -20,8 +19,21 @@ import {
   topicSpecs,
   type TopicOutcome,
 } from '../sinks/kafka/topics.js';
+import { parseCommandArgs, usageErrorLine } from './usage.js';
 
-export const KAFKA_USAGE = 'kafka init [--config FILE] [--json]';
+export const KAFKA_HELP = `usage: cachetail kafka init [--config FILE] [--json]
+
+Creates the invalidation topic and the applied topic with the stated settings (kafka.topics,
+docs/kafka.md), from the kafka section of the tailer's config and/or CACHETAIL_KAFKA_* variables.
+Idempotent: an existing topic is left alone and compared with the stated settings.
+
+  -c, --config FILE   the tailer's JSON config file (only its kafka section is read)
+  --json              the outcome (or the error) as JSON on stdout
+  -h, --help          this text
+
+Exit status: 0 created or already as stated, 1 an existing topic differs (printed; nothing changed),
+2 could not run (usage, config, brokers unreachable).
+`;
 
 export interface KafkaIo {
   stdout: { write(s: string): unknown };
@@ -50,11 +62,16 @@ export async function kafkaCommand(
 ): Promise<number> {
   let json = false;
   try {
-    const { values, positionals } = parseArgs({
+    const parsed = parseCommandArgs({
       args,
       allowPositionals: true,
       options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
     });
+    if (parsed.help) {
+      io.stdout.write(KAFKA_HELP);
+      return 0;
+    }
+    const { values, positionals } = parsed;
     json = values.json === true;
     if (positionals.length !== 1 || positionals[0] !== 'init') {
       throw new CachetailError('USAGE', `expected "init", got ${JSON.stringify(positionals.join(' '))}`);
@@ -77,17 +94,12 @@ export async function kafkaCommand(
     io.stdout.write(json ? `${JSON.stringify({ topics: outcomes }, null, 2)}\n` : render(outcomes));
     return outcomes.some((o) => o.action === 'exists' && o.differences.length > 0) ? 1 : 0;
   } catch (err) {
-    const nodeCode = (err as { code?: unknown }).code;
-    const code =
-      err instanceof CachetailError
-        ? err.code
-        : typeof nodeCode === 'string' && nodeCode.startsWith('ERR_PARSE_ARGS')
-          ? 'USAGE'
-          : kafkaErrorCode(err);
+    const code = err instanceof CachetailError ? err.code : kafkaErrorCode(err);
     const message = code.startsWith('KAFKA_') ? kafkaErrorMessage(err) : errorMessage(err);
     if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
-    io.stderr.write(`cachetail kafka: ${message} [${code}]\n`);
-    if (code === 'USAGE') io.stderr.write(`usage: cachetail ${KAFKA_USAGE}\n`);
+    io.stderr.write(
+      code === 'USAGE' ? usageErrorLine('kafka', err) : `cachetail kafka: ${message} [${code}]\n`,
+    );
     return 2;
   }
 }

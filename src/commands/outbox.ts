@@ -7,15 +7,35 @@
  * The password comes from CACHETAIL_DB_PASSWORD, never from the command line (visible in `ps`).
  * Exit codes: 0 done, 1 the database refused or failed, 2 bad arguments.
  */
-import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
 import { cleanupCarrier, cleanupOutbox, type CleanupResult } from '../app/cleanup.js';
 import { DEFAULT_OUTBOX_TABLE } from '../app/schema.js';
 import { CachetailError, errorMessage } from '../errors.js';
+import { EXIT_USAGE, parseCommandArgs, usageErrorLine } from './usage.js';
 
-export const OUTBOX_USAGE =
-  'outbox cleanup --host HOST [--port 3306] --user USER --database DB [--table T] [--carrier-table T] ' +
-  '[--older-than 1h] [--batch 1000] [--max-batches N] [--pause-ms 20] [--json]';
+export const OUTBOX_HELP = `usage: cachetail outbox cleanup --host HOST --user USER --database DB [options]
+
+Deletes the outbox table's rows older than --older-than on the primary, in bounded batches (with
+--carrier-table also the comment mode's carrier rows of connections idle that long). Any age is
+safe: a row has done its job once its INSERT is in the binlog. Meant for cron; prints one line per
+table.
+The password comes from CACHETAIL_DB_PASSWORD, never from the command line (docs/app-library.md).
+
+  --host HOST           the primary
+  --port PORT           default 3306
+  --user USER           an account that may SELECT and DELETE on the tables
+  --database DB         the database the tables are in
+  --table T             the outbox table (default ${DEFAULT_OUTBOX_TABLE})
+  --carrier-table T     also clean this carrier table (comment mode)
+  --older-than AGE      90, 90s, 15m, 1h, 7d (default 1h)
+  --batch N             rows per DELETE (default 1000)
+  --max-batches N       stop after N batches per table (default: until none are left)
+  --pause-ms MS         pause between batches (default 20)
+  --json                one JSON array of the results
+  -h, --help            this text
+
+Exit status: 0 done, 1 the database refused or failed, 2 usage.
+`;
 
 export interface OutboxIo {
   stdout: { write(s: string): unknown };
@@ -66,11 +86,11 @@ export interface CleanupCommandOptions {
   json: boolean;
 }
 
-export function parseCleanupArgs(args: string[], env: NodeJS.ProcessEnv): CleanupCommandOptions {
-  const [sub, ...rest] = args;
-  if (sub !== 'cleanup') throw usage(`unknown outbox command ${JSON.stringify(sub ?? '')}`);
-  const { values } = parseArgs({
-    args: rest,
+/** The options of `outbox cleanup`, or 'help' when the command line asks for it. */
+export function parseCleanupArgs(args: string[], env: NodeJS.ProcessEnv): CleanupCommandOptions | 'help' {
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
     options: {
       host: { type: 'string' },
       port: { type: 'string' },
@@ -85,6 +105,11 @@ export function parseCleanupArgs(args: string[], env: NodeJS.ProcessEnv): Cleanu
       json: { type: 'boolean' },
     },
   });
+  if (parsed.help) return 'help';
+  const { values, positionals } = parsed;
+  const [sub, ...extra] = positionals;
+  if (sub !== 'cleanup') throw usage(`unknown outbox command ${JSON.stringify(sub ?? '')}`);
+  if (extra.length > 0) throw usage(`unexpected argument ${JSON.stringify(extra[0])}`);
   for (const required of ['host', 'user', 'database'] as const) {
     if (!values[required]) throw usage(`--${required} is required`);
   }
@@ -120,12 +145,16 @@ export async function outboxCommand(
   args: string[],
   io: OutboxIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
-  let opts: CleanupCommandOptions;
+  let opts: CleanupCommandOptions | 'help';
   try {
     opts = parseCleanupArgs(args, io.env);
   } catch (err) {
-    io.stderr.write(`cachetail outbox: ${errorMessage(err)}\nusage: cachetail ${OUTBOX_USAGE}\n`);
-    return 2;
+    io.stderr.write(usageErrorLine('outbox', err));
+    return EXIT_USAGE;
+  }
+  if (opts === 'help') {
+    io.stdout.write(OUTBOX_HELP);
+    return 0;
   }
   let conn: mysql.Connection | undefined;
   try {

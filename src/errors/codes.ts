@@ -140,7 +140,7 @@ export const ERROR_CODES = {
     area: 'config',
     retryable: false,
     summary: 'A command was given arguments it does not accept.',
-    action: 'Follow the usage line printed with the error (or `cachetail help`).',
+    action: 'Run the command with --help (the error line names it) for its usage and options.',
   },
 
   // replication
