@@ -64,6 +64,7 @@ export class ServerLane {
     readonly journal: Journal | null,
     private readonly opts: LaneOptions,
     private readonly stats: MemcachedSinkStats,
+    /** Carries `server` (the sink's child logger): lines here do not repeat it. */
     private readonly log: Logger,
   ) {}
 
@@ -96,7 +97,7 @@ export class ServerLane {
       }
       const delay = backoffDelay(this.opts.backoff, attempt);
       this.log.warn(
-        { server: this.address, failed: failed.length, attempt, retryInMs: delay, ...errorFields(error) },
+        { failed: failed.length, attempt, retryInMs: delay, ...errorFields(error) },
         'memcached deletes failed; retrying',
       );
       await sleep(delay, signal);
@@ -133,10 +134,7 @@ export class ServerLane {
     if (this.state === 'down') return;
     this.state = 'down';
     this.stats.serversDown++;
-    this.log.warn(
-      { server: this.address, ...errorFields(error) },
-      'memcached server down: journaling its deletes until it answers again',
-    );
+    this.log.warn(errorFields(error), 'memcached server down: journaling its deletes until it answers again');
     this.startProbing(1);
   }
 
@@ -173,7 +171,7 @@ export class ServerLane {
         this.stats.journalErrors++;
         const delay = backoffDelay(this.opts.backoff, attempt);
         this.log.error(
-          { server: this.address, path: journal.path, ...errorFields(err), retryInMs: delay },
+          { path: journal.path, ...errorFields(err), retryInMs: delay },
           'cannot journal deletes for a down memcached server; holding the checkpoint',
         );
         await sleep(delay, signal);
@@ -241,7 +239,7 @@ export class ServerLane {
       // The server refused to store the tombstone (out of memory, ...): a plain delete still removes the
       // old value, which is what matters most; only the hold-off is lost for these keys.
       this.stats.tombstoneFallbacks += fallback.length;
-      this.log.warn({ server: this.address, keys: fallback.length }, 'tombstone refused; deleting instead');
+      this.log.warn({ keys: fallback.length }, 'tombstone refused; deleting instead');
       const again = await this.sendAll(fallback, 'delete');
       failed.push(...again.failed);
       error ??= again.error;
@@ -294,10 +292,7 @@ export class ServerLane {
         }
         const chunk = await journal.read(offset, this.opts.replayChunkBytes);
         if (chunk.corrupt > 0) {
-          this.log.error(
-            { server: this.address, lines: chunk.corrupt },
-            'unreadable journal lines: flushing',
-          );
+          this.log.error({ lines: chunk.corrupt }, 'unreadable journal lines: flushing');
         }
         if (chunk.flush) await this.flush('journal asks for it');
         const unique = [...new Set(chunk.keys)];
@@ -309,16 +304,16 @@ export class ServerLane {
       }
     } catch (err) {
       this.state = 'down';
-      this.log.warn({ server: this.address, ...errorFields(err) }, 'memcached recovery failed; still down');
+      this.log.warn(errorFields(err), 'memcached recovery failed; still down');
       return false;
     }
     // Synchronously with the check above: no append can be in progress, and any later one sees `up`.
     this.state = 'up';
     this.replayOffset = 0;
     this.stats.serversRecovered++;
-    this.log.info({ server: this.address, replayedTo: offset }, 'memcached server back in service');
+    this.log.info({ replayedTo: offset }, 'memcached server back in service');
     await journal.reset().catch((err: unknown) => {
-      this.log.error({ server: this.address, ...errorFields(err) }, 'could not remove replayed journal');
+      this.log.error(errorFields(err), 'could not remove replayed journal');
     });
     return true;
   }
@@ -331,7 +326,7 @@ export class ServerLane {
         `flush_all refused: status ${[...result.failures.values()].join()}`,
       );
     this.stats.flushes++;
-    this.log.warn({ server: this.address, why }, 'memcached server flushed');
+    this.log.warn({ why }, 'memcached server flushed');
   }
 }
 

@@ -84,10 +84,12 @@ class OutOfMemoryServer implements ServerConnection {
 describe('memcached lane', () => {
   it('retries a delete answered with an error status, logging MEMCACHED_ERROR_STATUS with the message', async () => {
     const lines: Record<string, unknown>[] = [];
+    const raw: string[] = [];
     const log = createLogger(
       'debug',
       new Writable({
         write(chunk: Buffer, _enc, done) {
+          raw.push(chunk.toString());
           lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
           done();
         },
@@ -109,6 +111,9 @@ describe('memcached lane', () => {
         .filter((l) => l.msg === 'memcached deletes failed; retrying')
         .map((l) => [l.server, l.code, l.err]),
     ).toEqual([['a:11211', 'MEMCACHED_ERROR_STATUS', 'memcached a:11211: status 0x82 for a delete']]);
+    // The lane's child logger carries `server`; no line repeats the key (JSON with a duplicated key).
+    const retry = raw.filter((l) => l.includes('memcached deletes failed; retrying'));
+    expect(retry.map((l) => l.match(/"server":/g)?.length)).toEqual([1]);
   });
 });
 
