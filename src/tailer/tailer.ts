@@ -200,6 +200,10 @@ export class Tailer {
       'resolved start position',
     );
     this.setStart(resolved);
+    // The watermark starts at the start position, acknowledged as of the checkpoint that recorded it (or
+    // of now, for a start anywhere else); it moves with the first acknowledged delivery.
+    this.acknowledgedAt =
+      checkpoint && resolved.why.startsWith('checkpoint') ? checkpoint.writtenAt : Date.now();
     const first = await this.dump(conn, resolved.start).catch((err: unknown) => {
       conn.close();
       throw err;

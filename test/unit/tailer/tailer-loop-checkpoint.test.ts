@@ -111,4 +111,30 @@ describe('the checkpoint moves only at acknowledged commits', () => {
     await elapse();
     expect(next.sink.batches).toEqual([['b']]);
   });
+
+  it("after a restart the watermark's updatedAt is the checkpoint's time, never 0; a start without one says now", async () => {
+    const first = harness({ checkpointIntervalMs: 60_000 });
+    first.replica.commit('a');
+    await first.tailer.start();
+    first.conn.stream();
+    await elapse();
+    await first.stop();
+    const checkpoint = first.store.saved.at(-1);
+    if (!checkpoint) throw new Error('no checkpoint written');
+
+    await elapse(5_000);
+    const next = harness({ replica: first.replica, checkpoint });
+    await next.tailer.start();
+    expect(next.status().watermark).toEqual({
+      gtid: '0-1-1',
+      file: FILE,
+      position: checkpoint.position,
+      updatedAt: checkpoint.writtenAt,
+    });
+
+    const fresh = harness({ start: { kind: 'current' } });
+    const startedAt = Date.now();
+    await fresh.tailer.start();
+    expect(fresh.status().watermark?.updatedAt).toBe(startedAt);
+  });
 });
