@@ -99,7 +99,7 @@ function typeOf(s: JsonSchema): string {
     return type;
   }
   if (type === 'string' && s.format === 'uri') return 'URL';
-  if (type === 'string' && s.pattern === '^[^\\s:]+:\\d{1,5}$') return '`host:port`';
+  if (type === 'string' && s.description === 'host:port') return '`host:port`';
   return type ?? 'any';
 }
 

@@ -44,6 +44,41 @@ const listener = (port: number, what: string) =>
     .strict()
     .default({ host: '127.0.0.1', port });
 
+type PathOf = { path?: PropertyKey[] | undefined };
+
+/** Whether one of `issues` is about `field` (or something inside it). */
+const issueAt = (issues: readonly PathOf[], field: string) => issues.some((i) => i.path?.[0] === field);
+
+/** The upstream check reads the config as an object and upstreams as a map; bad entries inside it are fine. */
+const upstreamCheckCanRun = (issues: readonly PathOf[]) =>
+  issues.every((i) => {
+    const path = i.path ?? [];
+    return path.length > 1 || (path.length === 1 && path[0] !== 'upstreams');
+  });
+
+/** The cookie section on its own: loadEdgeConfig checks its keys even when other sections are bad. */
+export const edgeCookieSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a cookie name is an HTTP token')
+      .default('cachetail_rw'),
+    windowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(20_000)
+      .describe('How long after a write reads are pinned to master (and the cookie Max-Age).'),
+    secure: flag(true).describe('Secure attribute; turn off only for plain-http local development.'),
+    domain: z.string().min(1).optional().describe('Domain attribute; unset = host-only cookie.'),
+    keys: z
+      .array(z.string())
+      .default([])
+      .describe('`id:secret` entries, first signs; prefer CACHETAIL_COOKIE_KEYS or keysFile. Never logged.'),
+    keysFile: z.string().optional().describe('File of `id:secret` lines, appended after keys.'),
+  })
+  .strict();
+
 export const edgeConfigSchema = z
   .object({
     region: regionName.describe('The region this edge runs in (its "local" region).'),
@@ -68,31 +103,8 @@ export const edgeConfigSchema = z
       })
       .strict()
       .default({ safe: ['/**'], deny: [] }),
-    cookie: z
-      .object({
-        name: z
-          .string()
-          .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a cookie name is an HTTP token')
-          .default('cachetail_rw'),
-        windowMs: z
-          .number()
-          .int()
-          .min(1_000)
-          .default(20_000)
-          .describe('How long after a write reads are pinned to master (and the cookie Max-Age).'),
-        secure: flag(true).describe('Secure attribute; turn off only for plain-http local development.'),
-        domain: z.string().min(1).optional().describe('Domain attribute; unset = host-only cookie.'),
-        keys: z
-          .array(z.string())
-          .default([])
-          .describe(
-            '`id:secret` entries, first signs; prefer CACHETAIL_COOKIE_KEYS or keysFile. Never logged.',
-          ),
-        keysFile: z.string().optional().describe('File of `id:secret` lines, appended after keys.'),
-      })
-      .strict()
-      // Absent = all defaults, so that a missing key is reported as such (by loadEdgeConfig).
-      .prefault({}),
+    // Absent = all defaults, so that a missing key is reported as such (by loadEdgeConfig).
+    cookie: edgeCookieSchema.prefault({}),
     tailers: z
       .object({
         statusUrls: z
@@ -150,15 +162,24 @@ export const edgeConfigSchema = z
       .default({ level: 'info', access: true }),
   })
   .strict()
-  .superRefine((c, ctx) => {
-    const named = Object.keys(c.upstreams);
-    if (named.length === 0) return;
-    for (const region of [c.region, c.masterRegion]) {
-      if (!named.includes(region)) {
-        ctx.addIssue({ code: 'custom', path: ['upstreams'], message: `no upstream for region ${region}` });
+  .superRefine(
+    (c, ctx) => {
+      const named = Object.keys(c.upstreams);
+      if (named.length === 0) return;
+      for (const field of ['region', 'masterRegion'] as const) {
+        if (!issueAt(ctx.issues, field) && !named.includes(c[field])) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['upstreams'],
+            message: `no upstream for region ${c[field]}`,
+          });
+        }
       }
-    }
-  });
+    },
+    // zod skips a refinement once any field is bad; this one runs whenever it can, so that one start
+    // names every problem.
+    { when: (payload) => upstreamCheckCanRun(payload.issues) },
+  );
 
 export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
 export type EdgeConfig = Readonly<z.output<typeof edgeConfigSchema>>;

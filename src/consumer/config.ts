@@ -5,6 +5,7 @@
  * and/or CACHETAIL_* env vars, validated once, frozen.
  */
 import { z } from 'zod';
+import { hostPortSchema } from '../sinks/host-port.js';
 import { loadConfig } from '../config/load.js';
 import { memcachedSinkOptionsSchema } from '../sinks/memcached/config.js';
 import { kafkaConnectionShape, saslNeedsTls, saslNeedsTlsIssue } from '../sinks/kafka/config.js';
@@ -19,6 +20,12 @@ export const consumerConfigSchema = z
     kafka: z
       .object({
         ...kafkaConnectionShape,
+        // Required here (the publisher's list may be empty while kafka.enabled is off), so that a missing
+        // list is reported as required, with its variable.
+        brokers: z
+          .array(hostPortSchema)
+          .min(1, 'at least one broker')
+          .describe('Bootstrap brokers (host:port).'),
         clientId: z.string().min(1).default('cachetail-consume'),
         topic: z.string().min(1).default('cache-invalidations'),
         groupId: z
@@ -38,7 +45,6 @@ export const consumerConfigSchema = z
         sessionTimeoutMs: z.number().int().positive().default(30_000),
       })
       .strict()
-      .refine((k) => k.brokers.length > 0, { message: 'at least one broker', path: ['brokers'] })
       .refine(saslNeedsTls, saslNeedsTlsIssue),
     memcached: memcachedSinkOptionsSchema,
     stateDir: z

@@ -31,22 +31,7 @@ export class KeyRing {
    * entry signs; every entry verifies. `source` names where the entries came from, for errors.
    */
   static parse(entries: readonly string[], source: string): KeyRing {
-    const keys: SigningKey[] = [];
-    const problems: string[] = [];
-    for (const [i, entry] of entries.entries()) {
-      const colon = entry.indexOf(':');
-      const id = colon < 0 ? '' : entry.slice(0, colon);
-      const secret = colon < 0 ? '' : entry.slice(colon + 1);
-      // Problems name the entry by position and id only: the text may be a secret.
-      if (!KEY_ID_RE.test(id))
-        problems.push(`entry ${i + 1}: expected id:secret with an id of [A-Za-z0-9_-]{1,32}`);
-      else if (Buffer.byteLength(secret) < MIN_SECRET_LENGTH)
-        problems.push(`key ${JSON.stringify(id)}: secret shorter than ${MIN_SECRET_LENGTH} bytes`);
-      else if (keys.some((k) => k.id === id)) problems.push(`key ${JSON.stringify(id)}: id used twice`);
-      else keys.push({ id, secret: Buffer.from(secret, 'utf8') });
-    }
-    if (problems.length === 0 && keys.length === 0)
-      problems.push('no key configured (at least one is required)');
+    const { keys, problems } = readKeys(entries);
     if (problems.length > 0) {
       throw new CachetailError('CONFIG_INVALID', `cookie keys from ${source}:\n  ${problems.join('\n  ')}`);
     }
@@ -76,6 +61,32 @@ export class KeyRing {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/** The keys of `entries`, and what is wrong with them. */
+function readKeys(entries: readonly string[]): { keys: SigningKey[]; problems: string[] } {
+  const keys: SigningKey[] = [];
+  const problems: string[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const colon = entry.indexOf(':');
+    const id = colon < 0 ? '' : entry.slice(0, colon);
+    const secret = colon < 0 ? '' : entry.slice(colon + 1);
+    // Problems name the entry by position and id only: the text may be a secret.
+    if (!KEY_ID_RE.test(id))
+      problems.push(`entry ${i + 1}: expected id:secret with an id of [A-Za-z0-9_-]{1,32}`);
+    else if (Buffer.byteLength(secret) < MIN_SECRET_LENGTH)
+      problems.push(`key ${JSON.stringify(id)}: secret shorter than ${MIN_SECRET_LENGTH} bytes`);
+    else if (keys.some((k) => k.id === id)) problems.push(`key ${JSON.stringify(id)}: id used twice`);
+    else keys.push({ id, secret: Buffer.from(secret, 'utf8') });
+  }
+  if (problems.length === 0 && keys.length === 0)
+    problems.push('no key configured (at least one is required)');
+  return { keys, problems };
+}
+
+/** What KeyRing.parse would refuse in `entries`, as lines without a secret; empty when they are usable. */
+export function keyProblems(entries: readonly string[]): string[] {
+  return readKeys(entries).problems;
 }
 
 /** Entries of a keys file: lines of `id:secret`; blank lines and lines starting with # are skipped. */

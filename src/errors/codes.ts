@@ -125,15 +125,16 @@ export const ERROR_CODES = {
   CONFIG_PARSE: {
     area: 'config',
     retryable: false,
-    summary: 'The config file is not valid JSON.',
-    action: 'Fix the JSON at the position the message names; restart.',
+    summary: 'The config file is not valid JSON, or its top level is not an object.',
+    action: 'Fix the JSON at the file:line:column the message names; restart.',
   },
   CONFIG_INVALID: {
     area: 'config',
     retryable: false,
     summary:
       'A setting is missing, of the wrong type or out of range, or settings contradict each other ' +
-      '(memcached servers and weights, routes, cookie keys, edge upstreams); all problems in one message.',
+      '(memcached servers and weights, routes, cookie keys, edge upstreams); all problems in one message, ' +
+      'a missing field with the environment variable that sets it.',
     action: 'Fix each named field (docs/config-reference.md); restart.',
   },
   USAGE: {

@@ -5,11 +5,7 @@
  * password, TLS key) come from env or files, are resolved once in client.ts and are never logged.
  */
 import { z } from 'zod';
-
-const hostPort = z
-  .string()
-  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
-  .describe('host:port');
+import { hostPortSchema } from '../host-port.js';
 
 /** Kafka's legal topic names (kafka.common.internals.Topic). */
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a topic name is 1-249 of [A-Za-z0-9._-]');
@@ -60,7 +56,7 @@ export const kafkaSaslSchema = z
 
 /** How to reach the cluster; the same block for the publisher, `kafka init` and the consumer. */
 export const kafkaConnectionShape = {
-  brokers: z.array(hostPort).default([]).describe('Bootstrap brokers (host:port).'),
+  brokers: z.array(hostPortSchema).default([]).describe('Bootstrap brokers (host:port).'),
   clientId: z.string().min(1).default('cachetail').describe('Kafka client id (broker logs, quotas).'),
   connectTimeoutMs: z.number().int().positive().default(3_000).describe('TCP/TLS connect timeout.'),
   requestTimeoutMs: z

@@ -4,11 +4,7 @@
  * named. The journal directory is not here: it is `<stateDir>/memcached-journal`, passed by the caller.
  */
 import { z } from 'zod';
-
-const hostPort = z
-  .string()
-  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
-  .describe('host:port');
+import { hostPortSchema } from '../host-port.js';
 
 const backoff = (initialMs: number, maxMs: number) =>
   z
@@ -22,7 +18,7 @@ const backoff = (initialMs: number, maxMs: number) =>
 export const memcachedSinkOptionsSchema = z
   .object({
     servers: z
-      .array(hostPort)
+      .array(hostPortSchema)
       .min(1)
       .describe("The region's memcached servers, in the app client's order (routing depends on it)."),
     hashing: z

@@ -11,6 +11,7 @@
  * Client-side failover (memjs `failover`, libmemcached auto-eject) moves keys to other servers while one
  * is down; no static mapping can follow that — use `broadcast` with such clients.
  */
+import { parseHostPort } from '../host-port.js';
 import { CachetailError } from '../../errors.js';
 import { memjsSelector } from './hashing.js';
 import { KetamaContinuum } from './ketama.js';
@@ -30,13 +31,16 @@ export interface Router {
   serversFor(key: string): readonly number[];
 }
 
+/** The config schema validates the same way (hostPortSchema): this throws only for a caller that skipped it. */
 export function parseServer(address: string): ServerAddress {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new CachetailError('CONFIG_INVALID', `memcached server "${address}": expected host:port`);
+  const parsed = parseHostPort(address);
+  if (parsed === undefined) {
+    throw new CachetailError(
+      'CONFIG_INVALID',
+      `memcached server ${JSON.stringify(address)}: expected host:port with a port 1-65535`,
+    );
   }
-  return { address, host: address.slice(0, colon), port };
+  return { address, ...parsed };
 }
 
 export function createRouter(

@@ -7,6 +7,21 @@ import { SECRET_A, SECRET_B } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cachetail-edge-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** The error a load throws, as code and message. */
+function failure(load: () => unknown): { code: unknown; message: string } {
+  try {
+    load();
+  } catch (err) {
+    return { code: (err as { code?: unknown }).code, message: (err as Error).message };
+  }
+  throw new Error('the config loaded');
+}
+
+const invalid = (...lines: string[]) => ({
+  code: 'CONFIG_INVALID',
+  message: ['invalid configuration:', ...lines.map((l) => `  ${l}`)].join('\n'),
+});
+
 const minimal = {
   CACHETAIL_REGION: 'eu',
   CACHETAIL_MASTER_REGION: 'us',
@@ -83,16 +98,58 @@ describe('edge config', () => {
   });
 
   it('refuses to start without a key or with a short one, never quoting the secret', () => {
-    expect(() => loadEdgeConfig(undefined, { ...minimal, CACHETAIL_COOKIE_KEYS: '' })).toThrow(
-      'cookie keys from cookie.keys:\n  no key configured (at least one is required)',
+    expect(failure(() => loadEdgeConfig(undefined, { ...minimal, CACHETAIL_COOKIE_KEYS: '' }))).toEqual(
+      invalid(
+        'cookie.keys is required (set it in the config file or CACHETAIL_COOKIE_KEYS, or give cookie.keysFile)',
+      ),
     );
-    let message = '';
-    try {
-      loadEdgeConfig(undefined, { ...minimal, CACHETAIL_COOKIE_KEYS: 'ka:tooShortSecret' });
-    } catch (err) {
-      message = (err as Error).message;
-    }
-    expect(message).toBe('cookie keys from cookie.keys:\n  key "ka": secret shorter than 32 bytes');
+    expect(
+      failure(() => loadEdgeConfig(undefined, { ...minimal, CACHETAIL_COOKIE_KEYS: 'ka:tooShortSecret' })),
+    ).toEqual(invalid('cookie.keys: key "ka": secret shorter than 32 bytes'));
+    const keys = join(dir, 'empty-keys');
+    writeFileSync(keys, '# no key yet\n');
+    expect(
+      failure(() =>
+        loadEdgeConfig(undefined, {
+          ...minimal,
+          CACHETAIL_COOKIE_KEYS: '',
+          CACHETAIL_COOKIE_KEYS_FILE: keys,
+        }),
+      ),
+    ).toEqual(invalid('cookie.keys + cookie.keysFile: no key configured (at least one is required)'));
+  });
+
+  it('names every problem in one message: fields, the upstream check and the keys (issue #17 item 5)', () => {
+    expect(
+      failure(() =>
+        loadEdgeConfig(undefined, {
+          CACHETAIL_REGION: 'eu',
+          CACHETAIL_UPSTREAMS: 'us=ftp://x,ap=http://y',
+          CACHETAIL_TAILERS_FAIL_SAFE: 'some',
+          CACHETAIL_LISTEN_PORT: 'http',
+          CACHETAIL_COOKIE_KEYS: `ka:tooShortSecret,kb:${SECRET_B},kb:${SECRET_B}`,
+        }),
+      ),
+    ).toEqual(
+      invalid(
+        'CACHETAIL_LISTEN_PORT="http" is not a number',
+        'masterRegion is required (set it in the config file or CACHETAIL_MASTER_REGION)',
+        'upstreams.us: expected an http(s) URL',
+        'tailers.failSafe: Invalid option: expected one of "pinned"|"all"',
+        'upstreams: no upstream for region eu',
+        'cookie.keys: key "ka": secret shorter than 32 bytes',
+        'cookie.keys: key "kb": id used twice',
+      ),
+    );
+  });
+
+  it('an unreadable keys file stops at once, like an unreadable config file', () => {
+    expect(
+      failure(() => loadEdgeConfig(undefined, { CACHETAIL_COOKIE_KEYS_FILE: join(dir, 'missing-keys') })),
+    ).toEqual({
+      code: 'CONFIG_READ',
+      message: expect.stringMatching(/^cannot read cookie\.keysFile .*missing-keys: ENOENT/),
+    });
   });
 
   it('names every bad field: upstream URLs, missing regions, unknown fields', () => {

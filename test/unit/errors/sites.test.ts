@@ -35,7 +35,11 @@ describe('memcached routing and ketama', () => {
       thrown(() => createRouter('memjs', servers, [1, 2])),
       thrown(() => new KetamaContinuum([])),
     ]).toEqual([
-      { code: 'CONFIG_INVALID', message: 'memcached server "nohost": expected host:port', retryable: false },
+      {
+        code: 'CONFIG_INVALID',
+        message: 'memcached server "nohost": expected host:port with a port 1-65535',
+        retryable: false,
+      },
       { code: 'CONFIG_INVALID', message: 'memcached: no servers configured', retryable: false },
       { code: 'CONFIG_INVALID', message: 'memcached: 1 weights for 2 servers', retryable: false },
       {

@@ -33,7 +33,9 @@ describe('memcached sink config', () => {
     expect(issues({ servers: ['a:1'], weights: [2] })).toEqual([
       'weights: memcached.weights only apply to hashing "ketama"',
     ]);
-    expect(issues({ servers: ['a'] })).toEqual(['servers.0: expected host:port']);
+    expect(issues({ servers: ['a'] })).toEqual([
+      'servers.0: expected host:port with a port 1-65535, got "a"',
+    ]);
     expect(issues({ servers: ['a:1'], onServerRecovery: 'ignore' })?.[0]).toMatch(/^onServerRecovery: /);
     expect(issues({ servers: ['a:1'], bogus: 1 })?.[0]).toMatch(/bogus/);
   });
