@@ -99,6 +99,13 @@ function loginFix(source: ReplicationSource, errno: number): string {
   if (errno === 3118 || errno === 3955)
     return `unlock the account of ${account} (ALTER USER … ACCOUNT UNLOCK).`;
   if (errno === 1862) return `set a new password for ${account} (ALTER USER … IDENTIFIED BY).`;
+  // The server's "(using password: NO)" does not say where a password would come from.
+  if (source.password === '' && (errno === 1045 || errno === 1698)) {
+    return (
+      'no password is configured (source.password is empty): set CACHETAIL_SOURCE_PASSWORD, or ' +
+      `source.password or source.passwordFile in the config file, to the password of ${account}.`
+    );
+  }
   const tls = source.ssl?.enabled
     ? ''
     : ', or enable source.ssl if the account was created REQUIRE SSL/X509 (the server then refuses a plain connection with this same error)';

@@ -11,7 +11,7 @@
  * authentication cache — on MySQL, caching_sha2_password's full authentication, which over a plain
  * connection goes through the server's RSA key.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import memjs from 'memjs';
@@ -282,6 +282,24 @@ describe('cachetail tail refuses, once, and deletes nothing', () => {
     );
   });
 
+  it('no password configured: the fix names CACHETAIL_SOURCE_PASSWORD (issue #17 item 5)', async () => {
+    const at = address(pair.replica);
+    const host = await clientHost(pair.replica);
+    await expectRefused(
+      pair.replica,
+      // An empty variable counts as unset: no password anywhere.
+      as({ user: pair.tailerUser.user, password: '' }),
+      {
+        code: 'REPLICATION_ACCESS_DENIED',
+        message:
+          `cannot connect to ${at} as cachetail: server error 1045: Access denied for user 'cachetail'@'${host}' (using password: NO). ` +
+          'Fix: no password is configured (source.password is empty): set CACHETAIL_SOURCE_PASSWORD, or source.password ' +
+          'or source.passwordFile in the config file, to the password of source.user "cachetail".',
+      },
+      pair.primary,
+    );
+  });
+
   it('an account without the replication grants', async () => {
     const at = address(pair.replica);
     // The flavors name the monitoring privileges and statements differently: MariaDB 10.5.9+ split
@@ -353,6 +371,31 @@ describe('cachetail tail refuses, once, and deletes nothing', () => {
       },
       pair.primary,
     );
+  });
+});
+
+describe('cachetail tail refuses a bad config before it connects (issue #17 item 5)', () => {
+  /** Runs `cachetail tail` to its exit: the exit code and everything it printed. */
+  async function run(env: Record<string, string>, args: string[] = []) {
+    const proc = spawnTailer(info, env, args);
+    return { code: await proc.exited, output: proc.output() };
+  }
+
+  it('a memcached port out of range, and a file that is not JSON, each with its code', async () => {
+    expect(await run({ CACHETAIL_MEMCACHED_SERVERS: '127.0.0.1:99999' })).toEqual({
+      code: 1,
+      output:
+        'cachetail: invalid configuration:\n' +
+        '  memcached.servers.0: expected host:port with a port 1-65535, got "127.0.0.1:99999" [CONFIG_INVALID]\n',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ct-bad-input-'));
+    stateDirs.push(dir);
+    const file = join(dir, 'tailer.json');
+    writeFileSync(file, '{\n  "source": { "password": s3cret }\n}\n');
+    expect(await run({}, ['--config', file])).toEqual({
+      code: 1,
+      output: `cachetail: ${file}:2:27: invalid JSON: unexpected 's', expected a value [CONFIG_PARSE]\n`,
+    });
   });
 });
 

@@ -41,6 +41,26 @@ describe('connectError', () => {
     expect(connectError({ ...SOURCE, ssl: TLS }, DENIED).message).toMatch(/connects from\.$/);
   });
 
+  it('a refused login without a password: says none is configured and where it would come from', () => {
+    const noPassword = { ...SOURCE, password: '' };
+    const deniedNoPassword = mysql2Error(
+      "Access denied for user 'cachetail'@'10.0.0.9' (using password: NO)",
+      { errno: 1045, code: 'ER_ACCESS_DENIED_ERROR' },
+    );
+    expect(connectError(noPassword, deniedNoPassword)).toMatchObject({
+      code: 'REPLICATION_ACCESS_DENIED',
+      retryable: false,
+      message:
+        "cannot connect to 10.0.0.2:3306 as cachetail: server error 1045: Access denied for user 'cachetail'@'10.0.0.9' (using password: NO). " +
+        'Fix: no password is configured (source.password is empty): set CACHETAIL_SOURCE_PASSWORD, or source.password ' +
+        'or source.passwordFile in the config file, to the password of source.user "cachetail".',
+    });
+    // With a password configured, the same refusal keeps the general fix; it never quotes the password.
+    const withPassword = connectError({ ...SOURCE, password: 'pw-never-shown' }, DENIED).message;
+    expect(withPassword).toMatch(/Fix: check source\.user and source\.password/);
+    expect(withPassword).not.toContain('pw-never-shown');
+  });
+
   it('names the fix of locked accounts, expired passwords and require_secure_transport', () => {
     const fixOf = (errno: number) =>
       connectError(SOURCE, mysql2Error('refused', { errno, code: 'X' })).message.replace(/^.*Fix: /, '');
