@@ -465,9 +465,10 @@ export class Tailer {
   ): Promise<ResolvedStart> {
     this.stats.gaps++;
     this.gapDetectedAt = Date.now();
-    const policy = this.opts.gapPolicy ?? 'fail-closed';
+    // The policy applied: flush needs a sink that can flush; without one the gap fails closed.
+    const policy = this.opts.gapPolicy === 'flush' && this.opts.sink.flush ? 'flush' : 'fail-closed';
     this.opts.metrics?.gapEvents.inc(policy);
-    if (policy === 'fail-closed' || !this.opts.sink.flush) {
+    if (policy === 'fail-closed') {
       this.gap = true;
       this.fail(err);
     }

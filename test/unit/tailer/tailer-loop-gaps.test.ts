@@ -265,6 +265,8 @@ describe('the flush policy needs a sink that can flush', () => {
     });
     expect(h.status().gap?.policy).toBe('fail-closed');
     expect(h.sink.batches).toEqual([['a']]);
+    // Counted under the policy applied, not the one configured.
+    expect(await h.counter('cachetail_gap_events_total', 'policy')).toEqual({ 'fail-closed': 1, flush: 0 });
   });
 });
 
