@@ -391,7 +391,11 @@ export class Tailer {
       this.conn?.close();
       this.lag.disconnected();
       if (this.stopRequested || this.failed()) return;
-      if (err instanceof CachetailError && !err.retryable && !isGap(err)) return this.fail(err);
+      if (err instanceof CachetailError && !err.retryable && !isGap(err)) {
+        // The server ended the dump with a refusal (e.g. ERR 1227 on the dump command): final, as below.
+        this.refused = true;
+        return this.fail(err);
+      }
       if (isGap(err)) this.log.error(errorFields(err), 'binlog gap');
       else
         this.log.warn(
@@ -432,7 +436,12 @@ export class Tailer {
             gapErr = e as CachetailError;
             continue;
           }
-          if (e instanceof CachetailError && !e.retryable) return this.fail(e);
+          if (e instanceof CachetailError && !e.retryable) {
+            // As at start: a setup the replica now refuses (login, preflight, the dump itself) is not
+            // retried, and a restart would meet the same refusal — alive, not ready, /status says why.
+            this.refused = true;
+            return this.fail(e);
+          }
           this.state = 'connecting';
           this.lastError = reconnectError(e);
           this.log.warn({ ...errorFields(e), attempt }, 'reconnect failed');

@@ -195,6 +195,47 @@ describe('a refused setup is final: not retried, alive, not ready, refused', () 
     expect(h.connections).toHaveLength(1);
     expect(h.sink.batches).toEqual([['a']]);
   });
+
+  it('at a reconnect (the dump itself is refused now, e.g. REPLICATION SLAVE revoked): refused, as at start', async () => {
+    const h = harness();
+    h.replica.commit('a');
+    await h.tailer.start();
+    h.conn.stream();
+    await elapse();
+    // What src/replication/client.ts raises for ERR 1227 on COM_REGISTER_SLAVE / the dump.
+    h.replica.registerError = new CachetailError(
+      'REPLICATION_ACCESS_DENIED',
+      'binlog dump: server error 1227: Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)',
+    );
+    h.conn.drop();
+    await elapse(50);
+    expect(h.health()).toMatchObject({ state: 'failed', liveness: { alive: true } });
+    expect(h.status()).toMatchObject({ refused: true, gap: null });
+    await elapse(60_000);
+    expect(h.connections).toHaveLength(2);
+  });
+  it('the stream ended by the server with a refusal (ERR 1227 answering the dump): refused too', async () => {
+    const h = harness();
+    h.replica.commit('a');
+    await h.tailer.start();
+    h.conn.stream();
+    await elapse();
+    h.conn.end(
+      new CachetailError(
+        'REPLICATION_ACCESS_DENIED',
+        'binlog dump: server error 1227: Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)',
+      ),
+    );
+    await elapse(50);
+    expect(h.health()).toMatchObject({ state: 'failed', liveness: { alive: true } });
+    expect(h.status()).toMatchObject({
+      refused: true,
+      gap: null,
+      lastError: { code: 'REPLICATION_ACCESS_DENIED' },
+    });
+    await elapse(60_000);
+    expect(h.connections).toHaveLength(1);
+  });
 });
 
 describe('lag: one definition in /status and /metrics', () => {
