@@ -273,7 +273,9 @@ export class Tailer {
       outbox: this.opts.outbox,
     });
     assembler.reset(this.readPosition?.file ?? '');
+    let endThisStream: (err: Error | undefined) => void = () => undefined;
     const ended = new Promise<Error | undefined>((resolve) => {
+      endThisStream = resolve;
       this.streamEnded = resolve;
     });
     let liveness: NodeJS.Timeout | null = null;
@@ -284,7 +286,9 @@ export class Tailer {
     void ended.then(() => {
       if (liveness) clearInterval(liveness);
     });
-    await conn.startDump(this.opts.source, start, { onEvent, onEnd: (err) => this.streamEnded?.(err) });
+    // This connection's end ends this stream only: a late error from an earlier connection must not end
+    // the stream of a later one.
+    await conn.startDump(this.opts.source, start, { onEvent, onEnd: (err) => endThisStream(err) });
     // A reconnect while the queue is over its limit must not read: backpressure holds across connections.
     if (this.queue.paused) conn.pause();
     if (timeout > 0) {

@@ -231,3 +231,30 @@ describe('stopping while reconnecting', () => {
     expect(h.connections).toHaveLength(1);
   });
 });
+
+describe('a late end from an earlier connection', () => {
+  it('does not end the stream of the connection that replaced it', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const h = harness({ livenessTimeoutMs: 1_000, reconnect: { initialMs: 100, maxMs: 100 } });
+    h.replica.commit('a');
+    await h.tailer.start();
+    h.conn.stream();
+    await elapse();
+    // No heartbeat: the tailer declares the link dead itself and reconnects (50 ms later).
+    await elapse(1_300);
+    expect(h.connections).toHaveLength(2);
+    const [old, current] = h.connections;
+    current.stream();
+    await elapse();
+    expect(h.tailer.state).toBe('streaming');
+    // The first connection's socket reports its error only now.
+    old.end(new Error('read ECONNRESET'));
+    await elapse(500);
+    expect(h.connections).toHaveLength(2);
+    expect(h.tailer.stats.reconnects).toBe(1);
+    h.replica.commit('b');
+    current.stream();
+    await elapse();
+    expect(h.sink.batches).toEqual([['a'], ['b']]);
+  });
+});
