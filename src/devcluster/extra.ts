@@ -17,6 +17,7 @@ import { DEFAULT_LINE, type ServerLine } from './lines.js';
 import { connect, ROOT, TAILER, withConnection } from './sql.js';
 import type { Credentials, ServerEndpoint } from './sql.js';
 import { DevclusterError, killRegisteredSync, registeredPids, stopPid, stopRegistered } from './proc.js';
+import { repointReplica } from './switchover.js';
 
 export interface ExtraServerOptions {
   /** Unique among this group's servers: directory and PID registry name. */
@@ -57,6 +58,12 @@ export interface ExtraServers {
   readonly driver: DbDriver;
   startServer(opts: ExtraServerOptions): Promise<ServerEndpoint>;
   startPair(opts: ExtraPairOptions): Promise<ExtraPair>;
+  /**
+   * Starts a server that replicates from `source` by GTID auto-positioning (a third server beside a
+   * pair: a second replica, a primary-to-be), and waits until it caught up. The accounts reach it
+   * through replication.
+   */
+  startReplicaOf(source: ServerEndpoint, opts: ExtraServerOptions): Promise<ServerEndpoint>;
   /**
    * Stops a server gracefully (SIGTERM by PID), waits `downMs`, and starts it again on the same port
    * with the same data — a replica resumes replicating by itself.
@@ -158,11 +165,19 @@ export async function createExtraServers(
     };
   };
 
+  const startReplicaOf = async (source: ServerEndpoint, server: ExtraServerOptions) => {
+    const replica = await startServer(server);
+    await repointReplica(driver, replica, source);
+    await driver.waitForReplicaCatchUp(source, replica, 30_000);
+    return replica;
+  };
+
   return {
     baseDir,
     driver,
     startServer,
     startPair,
+    startReplicaOf,
     restartServer,
     pids: () => registeredPids(baseDir),
     stop: async ({ keepFiles = false } = {}) => {
