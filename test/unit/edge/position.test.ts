@@ -41,6 +41,23 @@ describe('writeReached', () => {
     expect(reached('0-1-57', '0-1-57', '0-1-60')).toBe(true);
   });
 
+  it("across a switchover: the new primary's writes are reached exactly when the watermark has them", () => {
+    // MariaDB, same domain, new server id 3: the sequence numbers go on (gtid_strict_mode).
+    expect([reached('0-3-51', '0-1-50'), reached('0-3-51', '0-3-51')]).toEqual([false, true]);
+    // MariaDB, the new primary's own domain 1: unknown (pinned) until the tailer acknowledged one of it.
+    expect([reached('1-3-1', '0-1-50'), reached('1-3-1', '0-1-50,1-3-1')]).toEqual([false, true]);
+    // A cookie holding a write on each primary: both must be reached.
+    expect([reached('0-1-50,1-3-2', '0-1-50,1-3-1'), reached('0-1-50,1-3-2', '0-1-50,1-3-2')]).toEqual([
+      false,
+      true,
+    ]);
+    // MySQL, the new primary's server_uuid U2.
+    expect([reached(`${U2}:1`, `${U1}:1-50`), reached(`${U1}:50,${U2}:1`, `${U1}:1-50,${U2}:1`)]).toEqual([
+      false,
+      true,
+    ]);
+  });
+
   it('a part no tailer knows is never reached (another domain, another source, another flavour)', () => {
     expect(reached('3-1-1', '0-1-100')).toBe(false);
     expect(reached(`${U2}:1`, `${U1}:1-100`)).toBe(false);
