@@ -7,6 +7,8 @@
  *    re-pointed to R2 by GTID auto-positioning.
  *  - Failover: R2, now the primary, is SIGKILLed; P (R2's replica since the switchover, caught up) is
  *    promoted — on MariaDB back in domain 0, where its sequence numbers continue — and R1 re-pointed.
+ *  - A tailer down while a new source appears in R1's binlog (MariaDB: a new domain, with a binlog
+ *    rotation after it) resumes from a checkpoint that does not know that source.
  *
  * The tailer reads R1's binlog and is never re-pointed itself. Every annotated key written before,
  * during (on the new primary while R1 still followed the old one) and after is deleted, with no gap;
@@ -171,6 +173,11 @@ beforeAll(async () => {
   await pair.waitForReplicaCatchUp();
 
   stateDir = mkdtempSync(join(tmpdir(), 'cachetail-switchover-'));
+  await startTailer();
+});
+
+/** `cachetail tail` on R1 with the file's state dir (a restart resumes from its checkpoint), until ready. */
+async function startTailer(): Promise<void> {
   const port = await freePort();
   statusUrl = `http://127.0.0.1:${port}/status`;
   tailer = spawnTailer(info, {
@@ -186,10 +193,11 @@ beforeAll(async () => {
   await waitFor('the tailer to be ready', async () => {
     const res = await fetch(statusUrl.replace('/status', '/readyz'));
     return res.status === 200 ? true : undefined;
-  }).catch((e: Error) => {
-    throw new Error(`${e.message}\n${tailer.output()}`);
+  }).catch(async (e: Error) => {
+    const body = await status().catch(() => undefined);
+    throw new Error(`${e.message}: ${JSON.stringify(body)}\n${tailer.output()}`);
   });
-});
+}
 
 afterAll(async () => {
   // The tailer first: MySQL shuts down slowly while a binlog dump client is connected.
@@ -271,5 +279,30 @@ describe(`primary switchover and failover under the tailer (${info.server.line})
     expect(await edgeReason(lastDuring)).toBe('unpinned-by-watermark');
     await expectNoGap();
     expect(tailer.child.exitCode).toBeNull();
+  });
+
+  it('a tailer down while a new source appears in R1’s binlog resumes from its checkpoint, nothing skipped', async () => {
+    tailer.child.kill('SIGTERM');
+    expect(await tailer.exited).toBe(0);
+    // MariaDB: P's writes move to a domain of their own, 2 (as after a switchover to a primary with its
+    // own gtid_domain_id), which the checkpoint does not know; R1 rotates its binlog in between, so the
+    // newest file's GTID list names that domain too. MySQL: P's server_uuid, known already.
+    if (flavor === 'mariadb') await withConnection(P, ROOT, (c) => c.query('SET GLOBAL gtid_domain_id = 2'));
+    const first = await write(P, 5, 'down-1');
+    await extras.driver.waitForReplicaCatchUp(P, R1, 30_000);
+    await pair.query('replica', 'FLUSH BINARY LOGS');
+    const second = await write(P, 5, 'down-2');
+    await extras.driver.waitForReplicaCatchUp(P, R1, 30_000);
+    expect(await cachedKeys([...first, ...second])).toEqual([...first, ...second]);
+
+    await startTailer();
+    await allDeleted([...first, ...second], 'keys written while the tailer was down to be deleted');
+    const watermark = await watermarkReachesR1();
+    expectCovered(watermark, [...first, ...second]);
+    if (flavor === 'mariadb') {
+      const domain2 = parseGtidState(watermark).mariadbState?.find((e) => e.domainId === 2);
+      expect(domain2).toEqual({ domainId: 2, serverId: 101, seqNo: 10n });
+    }
+    await expectNoGap();
   });
 });
