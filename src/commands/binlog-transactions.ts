@@ -6,6 +6,7 @@
  */
 import { extractAnnotations, type Rejected } from '../annotate/index.js';
 import type { BinlogEvent } from '../binlog/events/types.js';
+import type { OutboxOptions } from '../tailer/outbox.js';
 import { TransactionAssembler } from '../tailer/transactions.js';
 
 export interface TransactionReport {
@@ -57,7 +58,8 @@ export class TransactionTracker {
   /** GTID of the open group (the assembler keeps its own; this one is for an incomplete report). */
   private gtid: string | undefined;
 
-  constructor(file: string) {
+  /** `outbox`: the tailer config's outbox tables, whose inserted rows carry keys too (as in the tailer). */
+  constructor(file: string, options: { outbox?: OutboxOptions | undefined } = {}) {
     // The tailer's own extractor (annotationExtractor) logs rejections and counts them; here they are
     // kept for the report instead.
     this.assembler = new TransactionAssembler((sql, lex) => {
@@ -71,7 +73,7 @@ export class TransactionTracker {
       if (writerTimeMs !== undefined && (this.writerTimeMs === undefined || writerTimeMs < this.writerTimeMs))
         this.writerTimeMs = writerTimeMs;
       return { keys: result.keys, writerTimeMs };
-    });
+    }, options);
     this.assembler.reset(file);
   }
 

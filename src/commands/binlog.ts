@@ -139,7 +139,7 @@ export async function binlogCommand(
 }
 
 /** Binlog file name as the server knows it (transaction reports, decoder context). */
-function binlogName(file: string): string {
+export function binlogName(file: string): string {
   return file === '-' ? '-' : path.basename(file).replace(/\.gz$/, '');
 }
 
@@ -230,7 +230,7 @@ async function runFile(file: string, opts: Options, out: LineOutput, io: BinlogI
   return summary.rowErrors === 0 ? 'ok' : 'rows';
 }
 
-function decodeAt(decoder: BinlogDecoder, bytes: Buffer, at: number, file: string): BinlogEvent {
+export function decodeAt(decoder: BinlogDecoder, bytes: Buffer, at: number, file: string): BinlogEvent {
   try {
     return decoder.decode(bytes, at);
   } catch (err) {

@@ -16,6 +16,10 @@ export const commands: Record<string, Command> = {
     summary: 'decode binlog files offline: events, and per transaction the keys the tailer would delete',
     run: async (args) => (await import('./binlog.js')).binlogCommand(args),
   },
+  replay: {
+    summary: 're-run the invalidations of a binlog range (GTID, position or time) into memcached',
+    run: async (args) => (await import('./replay.js')).replayCommand(args),
+  },
   edge: {
     summary: 'reverse proxy: reads to the local region, recent writers to the master region',
     run: async (args) => (await import('./edge.js')).edgeCommand(args),

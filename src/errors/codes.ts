@@ -349,6 +349,16 @@ export const ERROR_CODES = {
     summary: 'The outbox table’s first column is not the VARBINARY cache_key.',
     action: 'Recreate the table from sql/cachetail-app.sql; restart the tailer.',
   },
+  REPLAY_JOURNALED: {
+    area: 'tailer',
+    retryable: true,
+    summary:
+      '`cachetail replay` could not reach some memcached servers: their keys of the range are in the ' +
+      'replay journal (`<stateDir>/memcached-journal-replay`), not deleted yet.',
+    action:
+      'Run `cachetail replay` again (any range) once the servers answer: it delivers the journal first ' +
+      '(docs/production.md, "Replaying a range").',
+  },
   OUTBOX_ROW_WITHOUT_KEY: {
     area: 'tailer',
     retryable: false,

@@ -14,6 +14,7 @@ import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/prom
 import { parseMysqlGtidSet } from '../binlog/gtid/mysql-set.js';
 import { CachetailError, errorMessage } from '../errors.js';
 import {
+  BINLOG_DUMP_NON_BLOCK,
   MARIADB_BINLOG_SEND_ANNOTATE_ROWS_EVENT,
   encodeBinlogDump,
   encodeBinlogDumpGtid,
@@ -344,6 +345,7 @@ export class ReplicationConnection {
     source: ReplicationSource,
     start: StartPosition,
     handlers: BinlogStreamHandlers,
+    options: { nonBlocking?: boolean } = {},
   ): Promise<void> {
     // The server then sends events with the checksums their files carry; the decoder takes the
     // algorithm from each file's FORMAT_DESCRIPTION.
@@ -365,6 +367,8 @@ export class ReplicationConnection {
       flags |= MARIADB_BINLOG_SEND_ANNOTATE_ROWS_EVENT;
     }
     // MySQL: no flag. Bit 1 would ask for HEARTBEAT_V2, bit 2 (8.3+) would drop tagged transactions.
+    // Non-blocking (`cachetail replay`): the server ends the stream at the end of its binlog.
+    if (options.nonBlocking === true) flags |= BINLOG_DUMP_NON_BLOCK;
     let dump: Buffer;
     if (start.kind === 'gtid' && this.flavor === 'mysql') {
       // Auto-positioning: no file name; the server finds the first file from the set itself and skips

@@ -10,3 +10,4 @@ export {
 export type { KafkaTailerConfig, KafkaTailerDeps } from './kafka-tailer.js';
 export { createTailer, type MemcachedTailerHooks } from './memcached-tailer.js';
 export { assembleSidecar, type Sidecar } from './sidecar.js';
+export { createReplaySink, REPLAY_JOURNAL_DIR } from './replay-sink.js';

@@ -19,6 +19,7 @@ const USAGE_LINES: Record<string, string> = {
   consume: 'usage: cachetail consume [--config FILE]',
   outbox: 'usage: cachetail outbox cleanup --host HOST --user USER --database DB [options]',
   demo: 'usage: cachetail demo [--once] [--no-kafka]',
+  replay: 'usage: cachetail replay --from BOUND [--to BOUND] [--file PATH…] [options]',
 };
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
