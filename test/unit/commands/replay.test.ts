@@ -59,9 +59,12 @@ function writeBinlogs(): { files: string[]; txns: Txn[]; ends: number[] } {
 const { files, txns, ends } = writeBinlogs();
 const iso = (s: number): string => new Date(s * 1000).toISOString();
 
-async function replay(args: string[]): Promise<{ code: number; lines: string[]; stderr: string }> {
+async function replay(
+  args: string[],
+  tty = false,
+): Promise<{ code: number; lines: string[]; stderr: string }> {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   stdout.on('data', (c: Buffer) => out.push(c));
@@ -205,6 +208,26 @@ describe('cachetail replay --dry-run output', () => {
     expect(r.code).toBe(0);
     expect(r.lines.filter((l) => !l.startsWith('# summary'))).toEqual([]);
     expect(r.stderr).toBe('cachetail replay: no transaction of the range was found in what was read\n');
+  });
+});
+
+describe('cachetail replay: progress', () => {
+  it('on a terminal, stderr shows transactions, keys and position, and is cleared at the end', async () => {
+    const r = await replay(['--dry-run', '--from', '0-1-10', '--file', files[0]], true);
+    expect(r.code).toBe(0);
+    // The first line is written at the first transaction; later ones at most every 250 ms.
+    expect(
+      r.stderr.startsWith(
+        `\r\x1b[Kreplay: 1 transactions read, 0 in range, 0 keys, at mysql-bin.000001:${txns[1].start}`,
+      ),
+    ).toBe(true);
+    expect(r.stderr.endsWith('\r\x1b[K')).toBe(true);
+    expect(r.lines.at(-1)).toMatch(/^# summary read 4 transactions /);
+  });
+
+  it('is not shown when stderr is not a terminal', async () => {
+    const r = await replay(['--dry-run', '--from', '0-1-10', '--file', files[0]]);
+    expect(r.stderr).toBe('');
   });
 });
 
