@@ -218,6 +218,17 @@ export const ERROR_CODES = {
       'region: flush the region’s memcached tier, remove `<stateDir>/checkpoint.json` and restart (or use ' +
       'gapPolicy flush); keep binlogs longer than the longest tailer outage (docs/production.md).',
   },
+  REPLICA_BEHIND: {
+    area: 'replication',
+    retryable: true,
+    summary:
+      'The replica has not got to the GTID the tailer resumes from (a lagging replica the tailer moved to, ' +
+      'or a binlog reset with nothing written since): the tailer waits; its next write shows whether ' +
+      'anything in between was lost (then BINLOG_UNAVAILABLE).',
+    action:
+      'None for a lagging replica. After a RESET MASTER / RESET BINARY LOGS AND GTIDS restore the GTID ' +
+      'state (docs/production.md, runbook).',
+  },
   BINLOG_DISABLED: {
     area: 'replication',
     retryable: false,

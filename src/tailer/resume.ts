@@ -1,9 +1,11 @@
 /**
  * Where to start reading: from the checkpoint when there is one, else from the configured start.
  *
- * Resume prefers GTIDs: they are global across the topology, so they survive a replica rebuild or
- * RESET MASTER (which silently reuses file names and positions). MariaDB resumes from its GTID position;
- * MySQL from its GTID set, which the tailer only keeps once it is complete — every transaction before
+ * Resume prefers GTIDs: they are global across the topology, so a resume by GTID finds its place on
+ * another replica of the same primary or after RESET MASTER (which silently reuses file names and
+ * positions) — as long as the replica's binlog still holds what follows it, which ./history.ts checks
+ * before every resume by GTID (nothing skipped, or a gap saying which transactions are gone). MariaDB
+ * resumes from its GTID position; MySQL from its GTID set, which the tailer only keeps once it is complete — every transaction before
  * the position, as @@gtid_executed or a file's PREVIOUS_GTIDS give it — because the server sends every
  * transaction *not* in the set. A file/position is only trusted on the server that wrote it. With
  * neither usable, it is a gap: the caller applies the configured gap policy, never continues silently.
@@ -13,6 +15,7 @@ import { CachetailError } from '../errors.js';
 import type { ReplicationConnection, StartPosition } from '../replication/client.js';
 import { atLeast, binlogStatusStatement } from '../replication/preflight-sql.js';
 import type { Checkpoint, ServerIdentity } from './checkpoint.js';
+import { checkGtidHistory } from './history.js';
 
 export interface ResolvedStart {
   start: StartPosition;
@@ -116,6 +119,7 @@ export async function resolveInitialStart(
 ): Promise<ResolvedStart> {
   if (checkpoint) {
     const r = resumeFrom(identity.flavor, checkpoint, sameServer(checkpoint.server, identity));
+    if (r.start.kind === 'gtid') await checkGtidHistory(conn, r.start.gtid);
     return { ...r, why: `checkpoint (${r.why})` };
   }
   if (configured.kind === 'current') return currentEnd(conn);

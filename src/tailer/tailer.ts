@@ -18,6 +18,7 @@ import type { CommittedTransaction } from '../sinks/sink.js';
 import type { ServerIdentity } from './checkpoint.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { DeliveryQueue } from './delivery.js';
+import { checkGtidHistory } from './history.js';
 import {
   currentEnd,
   readIdentity,
@@ -426,6 +427,7 @@ export class Tailer {
             gapErr = null;
           } else {
             resolved = this.resumePoint(c.identity);
+            if (resolved.start.kind === 'gtid') await checkGtidHistory(conn, resolved.start.gtid);
             this.identity = c.identity;
           }
           this.stats.reconnects++;

@@ -129,6 +129,14 @@ export class FakeReplica {
     return this.txns.at(-1)?.gtid ?? '';
   }
 
+  /** SHOW BINLOG EVENTS of the file, as far as the history check reads it: Gtid_list, then the GTIDs. */
+  binlogEvents(): { Event_type: string; Info: string }[] {
+    const gtids = this.txns.flatMap((t) =>
+      t.gtid ? [{ Event_type: 'Gtid', Info: `BEGIN GTID ${t.gtid}` }] : [],
+    );
+    return [{ Event_type: 'Gtid_list', Info: '[]' }, ...gtids];
+  }
+
   /** The index of the first event a dump from `start` sends, or null when that part was purged. */
   firstEvent(start: StartPosition): number | null {
     let from: number;
@@ -192,6 +200,9 @@ export class FakeConnection {
     if (sql === 'SELECT @@server_id AS id') return Promise.resolve([{ id: this.replica.serverId }]);
     if (sql === 'SELECT @@global.gtid_binlog_pos AS g') return Promise.resolve([{ g: this.replica.gtidPos }]);
     if (sql === 'SHOW MASTER STATUS') return Promise.resolve([{ File: FILE, Position: this.replica.end }]);
+    // The history check before a resume by GTID (src/tailer/history.ts): one file, no earlier state.
+    if (sql === 'SHOW BINARY LOGS') return Promise.resolve([{ Log_name: FILE }]);
+    if (sql.startsWith('SHOW BINLOG EVENTS')) return Promise.resolve(this.replica.binlogEvents());
     return Promise.reject(new Error(`unexpected statement ${sql}`));
   }
 

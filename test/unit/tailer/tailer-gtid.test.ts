@@ -193,7 +193,8 @@ describe('MySQL GTID state in the tailer', () => {
     const conns = [
       new FakeConnection('mysql', '9.7.0', end),
       new FakeConnection('mysql', '9.7.0', end),
-      new FakeConnection('mysql', '9.7.0', end),
+      // What the replica has executed when the tailer resumes by GTID (the history check reads it).
+      new FakeConnection('mysql', '9.7.0', { ...end, gtid: `${SRC}:1-53:tag_a:1` }),
     ];
     const { tailer } = makeTailer(conns, { kind: 'file', file: 'bin.000001', position: 1000 }, store);
     await tailer.start();
@@ -249,7 +250,10 @@ describe('MySQL GTID state in the tailer', () => {
 
   it('a start at the current end takes gtid_executed as the base and grows it per transaction, tagged ones too', async () => {
     const end = { gtid: `${SRC}:1-50`, file: 'bin.000004', position: 777 };
-    const conns = [new FakeConnection('mysql', '9.7.0', end), new FakeConnection('mysql', '9.7.0', end)];
+    const conns = [
+      new FakeConnection('mysql', '9.7.0', end),
+      new FakeConnection('mysql', '9.7.0', { ...end, gtid: `${SRC}:1-52:blue:7` }),
+    ];
     const { tailer } = makeTailer(conns, { kind: 'current' });
     await tailer.start();
     expect(conns[0].dumps).toEqual([{ kind: 'file', file: 'bin.000004', position: 777 }]);
@@ -284,7 +288,10 @@ describe('MySQL GTID state in the tailer', () => {
 
   it('an empty gtid_executed is a complete (empty) base: the first transaction makes it usable', async () => {
     const end = { gtid: '', file: 'bin.000001', position: 157 };
-    const conns = [new FakeConnection('mysql', '8.0.36', end), new FakeConnection('mysql', '8.0.36', end)];
+    const conns = [
+      new FakeConnection('mysql', '8.0.36', end),
+      new FakeConnection('mysql', '8.0.36', { ...end, gtid: `${SRC}:1` }),
+    ];
     const { tailer } = makeTailer(conns, { kind: 'current' });
     await tailer.start();
     const f = new FileStream('bin.000001', 157);
@@ -312,7 +319,7 @@ describe('MariaDB GTID state in the tailer (unchanged)', () => {
     const end = { gtid: '', file: 'x', position: 4 };
     const conns = [
       new FakeConnection('mariadb', '10.11.19-MariaDB-log', end),
-      new FakeConnection('mariadb', '10.11.19-MariaDB-log', end),
+      new FakeConnection('mariadb', '10.11.19-MariaDB-log', { ...end, gtid: '0-1-42' }),
     ];
     const { tailer } = makeTailer(conns, { kind: 'file', file: 'm-bin.000003', position: 500 });
     await tailer.start();
