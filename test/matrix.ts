@@ -55,6 +55,7 @@ export const EVERY_LINE: readonly string[] = [
   'kafka-tail-cli.test.ts',
   'memcached-tailer.test.ts',
   'preflight.test.ts',
+  'replay.test.ts',
   'tail-bad-input.test.ts',
   'tailer-crash.test.ts',
   'tailer-failures.test.ts',

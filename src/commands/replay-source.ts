@@ -175,11 +175,11 @@ export async function* transactionsFromReplica(
         if (compareFiles(file, end.file) > 0 || (file === end.file && at >= end.position)) break;
       }
       const ev = decoder.decode(bytes, at);
-      if (ev.kind === 'rotate') file = ev.nextFile;
       if (at !== undefined) {
         last = { event: ev, end: endLogPos };
         Object.assign(cursor, { file, position: endLogPos });
       }
+      if (ev.kind === 'rotate') file = ev.nextFile;
       for (const t of pushEvent(tracker, decoder, at ?? cursor.position, ev)) {
         yield t;
         if (endsRange(range, t)) return;
