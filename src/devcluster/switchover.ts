@@ -9,8 +9,10 @@ import { REPLICATION, ROOT, withConnection, type ServerEndpoint } from './sql.js
 export interface RepointOptions {
   /**
    * MariaDB only: the server was a primary and wrote its own transactions (an old primary rejoining
-   * as a replica): start from @@gtid_current_pos, which holds them, instead of @@gtid_slave_pos, which
-   * does not. MySQL's auto-positioning sends @@gtid_executed either way.
+   * as a replica), which are in its @@gtid_binlog_pos but not in its @@gtid_slave_pos: the slave
+   * position is set from the binlog's first, so that it asks for what follows them (and
+   * MASTER_GTID_WAIT, which reads the slave position, sees them). MySQL's auto-positioning sends
+   * @@gtid_executed either way.
    */
   formerPrimary?: boolean;
 }
@@ -27,10 +29,10 @@ export async function repointReplica(
     const [channels] = await conn.query<RowDataPacket[]>(driver.sql.replicaStatus);
     if (channels.length > 0) await conn.query(driver.sql.stopReplica);
     if (driver.flavor === 'mariadb') {
-      const useGtid = opts.formerPrimary ? 'current_pos' : 'slave_pos';
+      if (opts.formerPrimary) await conn.query('SET GLOBAL gtid_slave_pos = @@global.gtid_binlog_pos');
       await conn.query(
         `CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?,
-           MASTER_USE_GTID = ${useGtid}, MASTER_CONNECT_RETRY = 1`,
+           MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1`,
         [source.host, source.port, REPLICATION.user, REPLICATION.password],
       );
     } else {
