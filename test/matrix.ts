@@ -56,6 +56,7 @@ export const EVERY_LINE: readonly string[] = [
   'memcached-tailer.test.ts',
   'preflight.test.ts',
   'replay.test.ts',
+  'replica-reset-moved.test.ts',
   'switchover.test.ts',
   'tail-bad-input.test.ts',
   'tailer-crash.test.ts',

@@ -199,6 +199,15 @@ export const ERROR_CODES = {
     action:
       'None if the reconnect works. If it repeats, check the network and that the replica is not stalled.',
   },
+  REPLICATION_STALLED: {
+    area: 'replication',
+    retryable: true,
+    summary:
+      'The stream sent nothing but heartbeats while the replica’s binlog moved past what was read (a ' +
+      'dump thread left on a file that RESET MASTER / RESET BINARY LOGS AND GTIDS removed): the tailer ' +
+      'ends it and resumes by GTID, with the history check.',
+    action: 'None if the reconnect works; /status then says streaming, or the gap if transactions were lost.',
+  },
   EVENT_HANDLER_FAILED: {
     area: 'replication',
     retryable: true,

@@ -61,6 +61,8 @@ export class Tailer {
    */
   readonly lag: ReplicationLag;
   lastEventAt = 0;
+  /** When the last event other than a heartbeat arrived: a stream of heartbeats only may be stalled. */
+  private lastDataAt = 0;
   /**
    * The server the read and acknowledged positions belong to. A reconnect that reaches another server
    * changes it only once the position there is resolved: until then a file/position is not valid there.
@@ -283,9 +285,12 @@ export class Tailer {
     const timeout = this.opts.livenessTimeoutMs ?? 0;
     this.lastEventAt = Date.now();
     const onEvent = (bytes: Buffer): void => this.onEvent(bytes, decoder, assembler);
-    // However the stream ends (server, network, liveness, stop()), the liveness timer goes with it.
+    this.lastDataAt = Date.now();
+    const stall = this.watchStall((err) => endThisStream(err));
+    // However the stream ends (server, network, liveness, stop()), the timers go with it.
     void ended.then(() => {
       if (liveness) clearInterval(liveness);
+      if (stall) clearInterval(stall);
     });
     // This connection's end ends this stream only: a late error from an earlier connection must not end
     // the stream of a later one.
@@ -312,6 +317,61 @@ export class Tailer {
     return { ended };
   }
 
+  /**
+   * Ends the stream when it sends nothing but heartbeats while the replica's binlog is ahead of what
+   * was read, twice in a row `stallCheckMs` apart: a MariaDB dump thread left on a file that RESET
+   * MASTER removed does exactly that, and the link looks alive and caught up while nothing is read.
+   * The replica is probed on a connection of its own, only after `stallCheckMs` without a data event.
+   */
+  private watchStall(end: (err: CachetailError) => void): NodeJS.Timeout | null {
+    const every = this.opts.stallCheckMs ?? 5_000;
+    if (every <= 0) return null;
+    let probing = false;
+    let suspect: { since: number } | null = null;
+    return setInterval(() => {
+      const read = this.readPosition?.gtid;
+      if (probing || this.queue.paused || !read || Date.now() - this.lastDataAt < every) {
+        suspect = null;
+        return;
+      }
+      probing = true;
+      void this.replicaGtidEnd()
+        .then((ahead) => {
+          const behind = ahead !== null && !read.covers(ahead) && read === this.readPosition?.gtid;
+          if (!behind) {
+            suspect = null;
+            return;
+          }
+          // Twice in a row with no data event in between: a transaction binlogged just before the
+          // first probe may still be on its way.
+          if (suspect === null || this.lastDataAt > suspect.since) {
+            suspect = { since: Date.now() };
+            return;
+          }
+          end(
+            new CachetailError(
+              'REPLICATION_STALLED',
+              `the replica's binlog is at ${ahead.toString()} but the stream sent nothing past ${read.toString()} ` +
+                `for ${Date.now() - this.lastDataAt} ms: resuming by GTID`,
+            ),
+          );
+        })
+        .catch(() => undefined)
+        .finally(() => (probing = false));
+    }, every);
+  }
+
+  /** The replica's binlog GTID state now (null when it cannot be read; the next round tries again). */
+  private async replicaGtidEnd(): Promise<GtidState | null> {
+    const conn = await this.opts.connect(this.opts.source);
+    try {
+      const { gtid } = await currentEnd(conn);
+      return gtid === null ? null : GtidState.parse(gtid, this.identity?.flavor);
+    } finally {
+      conn.close();
+    }
+  }
+
   /** One event of the stream: counted, timed (lag), and fed to the transaction assembler. */
   private onEvent(bytes: Buffer, decoder: BinlogDecoder, assembler: TransactionAssembler): void {
     this.stats.events++;
@@ -321,6 +381,7 @@ export class Tailer {
     const ev = decoder.decode(bytes, end > 0 ? end - bytes.length : undefined);
     const m = this.opts.metrics;
     m?.binlogEvents.inc(ev.kind);
+    if (ev.kind !== 'heartbeat') this.lastDataAt = this.lastEventAt;
     if (ev.kind === 'heartbeat') {
       this.lag.heartbeat();
     } else if (ev.header.timestamp > 0 && end > 0 && ev.kind !== 'format_description') {

@@ -36,6 +36,12 @@ export interface TailerOptions {
   gapPolicy?: GapPolicy;
   /** No event (heartbeats included) for this long → the link is dead; reconnect. 0 = off. */
   livenessTimeoutMs?: number;
+  /**
+   * How long the stream may send nothing but heartbeats while the replica's binlog is ahead of what
+   * was read before it is ended and resumed (a dump thread left on a file RESET MASTER removed);
+   * checked on a connection of its own, only when no event came for that long. 0: off. Default 5000.
+   */
+  stallCheckMs?: number;
   maxBatchKeys: number;
   maxPendingTransactions: number;
   /** Reading pauses while this many keys wait in memory. */
