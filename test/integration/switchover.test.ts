@@ -60,7 +60,7 @@ interface Status {
   region: string;
   state: string;
   watermark: { gtid: string } | null;
-  stats: { gaps: number };
+  stats: { gaps: number; reconnects: number };
 }
 
 async function status(): Promise<Status> {
@@ -147,11 +147,12 @@ async function watermarkReachesR1(): Promise<string> {
   });
 }
 
-/** Streaming, ready, never in a gap. */
+/** Streaming, ready, never in a gap, and (the tailer is not re-pointed) on its first connection. */
 async function expectNoGap(): Promise<void> {
   const body = await status();
   expect(body.state).toBe('streaming');
   expect(body.stats.gaps).toBe(0);
+  expect(body.stats.reconnects).toBe(0);
   expect((await fetch(statusUrl.replace('/status', '/readyz'))).status).toBe(200);
 }
 
