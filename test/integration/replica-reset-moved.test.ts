@@ -118,6 +118,7 @@ const numberOf = new Map<string, bigint>();
 /** Annotated writes on the pair's primary, each key cached as stale first; waits for both replicas. */
 async function write(n: number, prefix: string): Promise<string[]> {
   const keys: string[] = [];
+  let gtid = '';
   const conn = await pair.connect('primary');
   try {
     await trackWriteGtids(conn);
@@ -125,16 +126,29 @@ async function write(n: number, prefix: string): Promise<string[]> {
       const key = `${prefix}:${seq++}`;
       await cache.set(key, 'stale', {});
       const [result] = await conn.query(annotate('INSERT INTO o.t (k) VALUES (?)', [key]), [key]);
-      const gtid = await lastWriteGtid(conn, result);
+      gtid = await lastWriteGtid(conn, result);
       numberOf.set(key, BigInt(gtid.split(/[:-]/).at(-1) as string));
       keys.push(key);
     }
   } finally {
     await conn.end();
   }
-  await pair.waitForReplicaCatchUp();
-  await extras.driver.waitForReplicaCatchUp(pair.primary, other, 30_000);
+  await applied(pair.replica, gtid);
+  await applied(other, gtid);
   return keys;
+}
+
+/**
+ * Waits until `server` applied the write `gtid` (and, replication being in order, all before it). Not
+ * the driver's catch-up, which compares with the primary's whole history: a replica reset without it
+ * restored never "catches up" with that.
+ */
+async function applied(server: ServerEndpoint, gtid: string): Promise<void> {
+  const wait = mysql
+    ? 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 30) AS r'
+    : 'SELECT MASTER_GTID_WAIT(?, 30) AS r';
+  const [row] = await on(server, (q) => q(wait, [gtid]));
+  if (Number(row?.r) !== 0) throw new Error(`${server.port} did not apply ${gtid} within 30 s`);
 }
 
 const num = (key: string): bigint => numberOf.get(key) as bigint;
