@@ -39,7 +39,7 @@ type Body = Record<string, unknown> & {
   state?: string;
   gap?: { code: string; policy: string } | null;
   lastError?: { code: string; message: string } | null;
-  stats?: { gaps: number };
+  stats?: { gaps: number; reconnects: number };
 };
 
 interface Running {
@@ -318,6 +318,9 @@ describe(`${RESET} on the tailer's replica`, () => {
     expect(s.state).toBe('streaming');
     expect(s.gap).toBeNull();
     expect(s.stats?.gaps).toBe(0);
+    // The dump thread stayed on the removed file, sending heartbeats only: the tailer ended that stream.
+    expect(s.stats?.reconnects).toBe(1);
+    expect(t.proc.output()).toContain('REPLICATION_STALLED');
   });
 
   it('with the GTID state restored past transactions the tailer had not read: the server’s 1236 gap', async () => {
