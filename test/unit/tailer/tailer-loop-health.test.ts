@@ -203,12 +203,18 @@ describe('a refused setup is final: not retried, alive, not ready, refused', () 
     h.conn.stream();
     await elapse();
     // What src/replication/client.ts raises for ERR 1227 on COM_REGISTER_SLAVE / the dump.
-    h.replica.registerError = new CachetailError(
+    const refusal = new CachetailError(
       'REPLICATION_ACCESS_DENIED',
       'binlog dump: server error 1227: Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)',
     );
+    h.replica.registerError = refusal;
+    const ended = h.tailer.done.then(
+      () => 'resolved',
+      (err: unknown) => err,
+    );
     h.conn.drop();
     await elapse(50);
+    expect(await ended).toBe(refusal);
     expect(h.health()).toMatchObject({ state: 'failed', liveness: { alive: true } });
     expect(h.status()).toMatchObject({ refused: true, gap: null });
     await elapse(60_000);
@@ -220,13 +226,17 @@ describe('a refused setup is final: not retried, alive, not ready, refused', () 
     await h.tailer.start();
     h.conn.stream();
     await elapse();
-    h.conn.end(
-      new CachetailError(
-        'REPLICATION_ACCESS_DENIED',
-        'binlog dump: server error 1227: Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)',
-      ),
+    const refusal = new CachetailError(
+      'REPLICATION_ACCESS_DENIED',
+      'binlog dump: server error 1227: Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)',
     );
+    const ended = h.tailer.done.then(
+      () => 'resolved',
+      (err: unknown) => err,
+    );
+    h.conn.end(refusal);
     await elapse(50);
+    expect(await ended).toBe(refusal);
     expect(h.health()).toMatchObject({ state: 'failed', liveness: { alive: true } });
     expect(h.status()).toMatchObject({
       refused: true,
