@@ -6,7 +6,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { Registry } from 'prom-client';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import {
   buildAnnotateRows,
   buildFormatDescription,
@@ -515,4 +515,27 @@ export function where(
   p: { file: string; nextPosition: number; gtid: { toString(): string } | null } | null,
 ): string {
   return p ? `${p.file}:${p.nextPosition} ${p.gtid?.toString() ?? '-'}` : 'none';
+}
+
+/**
+ * Sets up a test file of the loop: a fake clock from CLOCK_START, the reconnect jitter pinned to 0 (every
+ * delay exactly half its base) unless `pinJitter: false`, and every harness made stopped after each test.
+ * Returns the factory the tests make their harnesses with.
+ */
+export function loopHarnesses(opts: { pinJitter?: boolean } = {}): (o?: LoopOptions) => LoopHarness {
+  const made: LoopHarness[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers({ now: CLOCK_START });
+    if (opts.pinJitter !== false) vi.spyOn(Math, 'random').mockReturnValue(0);
+  });
+  afterEach(async () => {
+    for (const h of made.splice(0)) await h.stop().catch(() => undefined);
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+  return (o = {}) => {
+    const h = new LoopHarness(o);
+    made.push(h);
+    return h;
+  };
 }

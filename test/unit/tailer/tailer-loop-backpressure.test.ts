@@ -5,26 +5,11 @@
  * pause holds across a reconnect (the new connection starts paused), and a link we do not read is never
  * judged dead by the liveness timeout.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CLOCK_START, LoopHarness, elapse } from './loop-harness.js';
+import { describe, expect, it } from 'vitest';
+import type { LoopHarness } from './loop-harness.js';
+import { elapse, loopHarnesses } from './loop-harness.js';
 
-const harnesses: LoopHarness[] = [];
-function harness(...args: ConstructorParameters<typeof LoopHarness>): LoopHarness {
-  const h = new LoopHarness(...args);
-  harnesses.push(h);
-  return h;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: CLOCK_START });
-  vi.spyOn(Math, 'random').mockReturnValue(0); // reconnect delays: exactly half their base (100 ms → 50)
-});
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.stop().catch(() => undefined);
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const harness = loopHarnesses();
 
 /** What /status says about the pause, and the gauge. */
 async function pauseView(h: LoopHarness) {

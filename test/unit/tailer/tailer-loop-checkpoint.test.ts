@@ -4,26 +4,10 @@
  * transaction read but not acknowledged — in flight, failed, abandoned at stop, or read before a
  * reconnect — never moves it, so a restarted tailer reads it again (at-least-once across processes).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CLOCK_START, FILE, FIRST_TXN, LoopHarness, elapse, where } from './loop-harness.js';
+import { describe, expect, it } from 'vitest';
+import { CLOCK_START, FILE, FIRST_TXN, elapse, where, loopHarnesses } from './loop-harness.js';
 
-const harnesses: LoopHarness[] = [];
-function harness(...args: ConstructorParameters<typeof LoopHarness>): LoopHarness {
-  const h = new LoopHarness(...args);
-  harnesses.push(h);
-  return h;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: CLOCK_START });
-  vi.spyOn(Math, 'random').mockReturnValue(0); // reconnect delays: exactly half their base (100 ms → 50)
-});
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.stop().catch(() => undefined);
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const harness = loopHarnesses();
 
 const START = `${FILE}:${FIRST_TXN} -`;
 

@@ -6,40 +6,25 @@
  * delivered, no further connection. flush: the sink's regional tier flushed once, reading continues at
  * the replica's current end (skipped transactions are never delivered), ready again, `gap` null.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CachetailError } from '../../../src/errors.js';
 import { GAP_POLICIES } from '../../../src/observability/labels.js';
 import type { Checkpoint } from '../../../src/tailer/checkpoint.js';
+import type { LoopHarness } from './loop-harness.js';
 import {
   CLOCK_START,
   FILE,
   FakeReplica,
-  LoopHarness,
   ManualSink,
   PURGED,
   elapse,
   where,
   type LoopOptions,
   type Txn,
+  loopHarnesses,
 } from './loop-harness.js';
 
-const harnesses: LoopHarness[] = [];
-function harness(o: LoopOptions): LoopHarness {
-  const h = new LoopHarness(o);
-  harnesses.push(h);
-  return h;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: CLOCK_START });
-  vi.spyOn(Math, 'random').mockReturnValue(0); // reconnect delays: exactly half their base (100 ms → 50)
-});
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.stop().catch(() => undefined);
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const harness = loopHarnesses();
 
 const SERVER_CHANGED =
   'the replica is not the server the last position belongs to, and there is no usable GTID state to ' +

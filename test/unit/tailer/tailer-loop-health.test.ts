@@ -4,10 +4,11 @@
  * while reconnecting, with the last error), streaming, failed (a restart can help: not alive), stopped;
  * and a refused setup — not retried, alive, not ready, `refused: true` — at start and at a reconnect.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CachetailError } from '../../../src/errors.js';
 import { readiness } from '../../../src/observability/status.js';
-import { CLOCK_START, FILE, LoopHarness, elapse } from './loop-harness.js';
+import type { LoopHarness } from './loop-harness.js';
+import { CLOCK_START, FILE, elapse, loopHarnesses } from './loop-harness.js';
 
 const DENIED = new CachetailError(
   'REPLICATION_ACCESS_DENIED',
@@ -23,23 +24,7 @@ const UNREACHABLE = new CachetailError(
   },
 );
 
-const harnesses: LoopHarness[] = [];
-function harness(...args: ConstructorParameters<typeof LoopHarness>): LoopHarness {
-  const h = new LoopHarness(...args);
-  harnesses.push(h);
-  return h;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: CLOCK_START });
-  vi.spyOn(Math, 'random').mockReturnValue(0); // reconnect delays: exactly half their base
-});
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.stop().catch(() => undefined);
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const harness = loopHarnesses();
 
 const STREAMING = { state: 'streaming', readiness: { ready: true }, liveness: { alive: true } };
 

@@ -5,9 +5,10 @@
  * no transaction reaches the sink twice and none is lost — a partly read one is read again from its
  * start, one read but not yet acknowledged stays queued and is not read again.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CachetailError } from '../../../src/errors.js';
-import { CLOCK_START, FILE, FIRST_TXN, FakeReplica, LoopHarness, elapse, where } from './loop-harness.js';
+import type { LoopHarness } from './loop-harness.js';
+import { FILE, FIRST_TXN, FakeReplica, elapse, where, loopHarnesses } from './loop-harness.js';
 
 const UNREACHABLE = new CachetailError(
   'REPLICATION_CONNECT',
@@ -17,22 +18,8 @@ const UNREACHABLE = new CachetailError(
   },
 );
 
-const harnesses: LoopHarness[] = [];
-function harness(...args: ConstructorParameters<typeof LoopHarness>): LoopHarness {
-  const h = new LoopHarness(...args);
-  harnesses.push(h);
-  return h;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: CLOCK_START });
-});
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.stop().catch(() => undefined);
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+// Jitter is set per test here.
+const harness = loopHarnesses({ pinJitter: false });
 
 /** Milliseconds from `since` to each connect attempt after it. */
 const attemptsAfter = (h: LoopHarness, since: number): number[] =>
