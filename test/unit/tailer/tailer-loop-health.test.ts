@@ -24,6 +24,12 @@ const UNREACHABLE = new CachetailError(
   },
 );
 
+/** What src/replication/client.ts raises for ERR 1227 on COM_REGISTER_SLAVE or the dump command. */
+const DUMP_REFUSED = new CachetailError(
+  'REPLICATION_ACCESS_DENIED',
+  'binlog dump: server error 1227: Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)',
+);
+
 const harness = loopHarnesses();
 
 const STREAMING = { state: 'streaming', readiness: { ready: true }, liveness: { alive: true } };
@@ -181,47 +187,37 @@ describe('a refused setup is final: not retried, alive, not ready, refused', () 
     expect(h.sink.batches).toEqual([['a']]);
   });
 
-  it('at a reconnect (the dump itself is refused now, e.g. REPLICATION SLAVE revoked): refused, as at start', async () => {
+  /** A tailer streaming 'a', and how its loop ends (the error it rejects with, or 'resolved'). */
+  async function streamingWithEnd(): Promise<{ h: LoopHarness; ended: Promise<unknown> }> {
     const h = harness();
     h.replica.commit('a');
     await h.tailer.start();
     h.conn.stream();
     await elapse();
-    // What src/replication/client.ts raises for ERR 1227 on COM_REGISTER_SLAVE / the dump.
-    const refusal = new CachetailError(
-      'REPLICATION_ACCESS_DENIED',
-      'binlog dump: server error 1227: Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)',
-    );
-    h.replica.registerError = refusal;
     const ended = h.tailer.done.then(
       () => 'resolved',
       (err: unknown) => err,
     );
+    return { h, ended };
+  }
+
+  it('at a reconnect (the dump itself is refused now, e.g. REPLICATION SLAVE revoked): refused, as at start', async () => {
+    const { h, ended } = await streamingWithEnd();
+    h.replica.registerError = DUMP_REFUSED;
     h.conn.drop();
     await elapse(50);
-    expect(await ended).toBe(refusal);
+    expect(await ended).toBe(DUMP_REFUSED);
     expect(h.health()).toMatchObject({ state: 'failed', liveness: { alive: true } });
     expect(h.status()).toMatchObject({ refused: true, gap: null });
     await elapse(60_000);
     expect(h.connections).toHaveLength(2);
   });
+
   it('the stream ended by the server with a refusal (ERR 1227 answering the dump): refused too', async () => {
-    const h = harness();
-    h.replica.commit('a');
-    await h.tailer.start();
-    h.conn.stream();
-    await elapse();
-    const refusal = new CachetailError(
-      'REPLICATION_ACCESS_DENIED',
-      'binlog dump: server error 1227: Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)',
-    );
-    const ended = h.tailer.done.then(
-      () => 'resolved',
-      (err: unknown) => err,
-    );
-    h.conn.end(refusal);
+    const { h, ended } = await streamingWithEnd();
+    h.conn.end(DUMP_REFUSED);
     await elapse(50);
-    expect(await ended).toBe(refusal);
+    expect(await ended).toBe(DUMP_REFUSED);
     expect(h.health()).toMatchObject({ state: 'failed', liveness: { alive: true } });
     expect(h.status()).toMatchObject({
       refused: true,
